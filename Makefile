@@ -1,0 +1,48 @@
+# pach-migrate — every target works on a fresh clone: it installs what it needs.
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.package-lock.json
+SHARED := ../shared
+FIXTURES := $(SHARED)/fixtures
+
+.PHONY: all build test test-codec test-cli test-schema demo bench proto clean
+
+all: build
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+dist/.built: $(NODE_MODULES) tsconfig.json $(shell find bin lib test bench -name '*.ts' 2>/dev/null)
+	npx tsc -p .
+	@chmod +x dist/bin/*.js
+	@touch $@
+
+build: dist/.built
+
+## proto/ and lib/schema/gen/ from the schema facts in ../shared (then commit both)
+proto: $(NODE_MODULES)
+	node scripts/gen-proto.mjs
+
+## lint-free typecheck, then every tap test (real executables in real pipes)
+test: build
+	npx tap
+
+test-codec: build
+	npx tap dist/test/codec
+
+test-cli: build
+	npx tap dist/test/cli
+
+test-schema: build
+	npx tap dist/test/schema
+
+## the most complete real job available: see scripts/demo.sh
+demo: build
+	bash scripts/demo.sh
+
+## benchmarks (not part of test): results go to BENCHMARKS.md
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf dist .tap

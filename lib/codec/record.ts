@@ -1,0 +1,116 @@
+/**
+ * The unit every stage passes on: one serialized `admin.Op`, byte for byte as
+ * pachd (or the previous tool) wrote it, plus where it came from. Stages hand
+ * records on in batches (one batch per input chunk) so that per-record cost
+ * stays a few nanoseconds of bookkeeping rather than an async hop.
+ *
+ * `peekOp` reads the envelope without decoding: `admin.Op` holds exactly one
+ * length-delimited `op1_x` slot, whose message holds exactly one kind field
+ * (`repo`, `commit`, …). That is all pass-through needs for the header's
+ * op_version and the trailer's per-kind counts.
+ */
+import { dataError, type Where } from '../errors.js';
+import { OP_SLOTS, type OpVersion } from '../schema/registry.js';
+import { readVarint } from './varint.js';
+
+export interface OpRecord {
+  /** The serialized admin.Op. May be a view into a larger input chunk: copy it to keep it long. */
+  bytes: Uint8Array;
+  /** 0-based position of the record in its stream. */
+  index: number;
+  /** Byte offset of the record's framing in the (decompressed) input, or -1 if made, not read. */
+  offset: number;
+  /** The envelope, once some stage has peeked it (see `envelopeOf`). */
+  env?: OpEnvelope;
+}
+
+/** Records in input order; a stage may yield an empty batch. */
+export type RecordBatch = OpRecord[];
+export type RecordStream = AsyncIterable<RecordBatch>;
+
+export interface OpEnvelope {
+  /** The admin.Op field number of the slot (1 = op1_7 … 7 = op1_13). */
+  slotField: number;
+  version: OpVersion;
+  /** Field name inside Op1_x: `repo`, `block`, `set_acl`, … */
+  kind: string;
+  /** Where the kind's payload message starts and ends inside the record bytes. */
+  payloadStart: number;
+  payloadEnd: number;
+}
+
+/** The record's envelope, peeked once and remembered on the record. */
+export function envelopeOf(rec: OpRecord): OpEnvelope {
+  return (rec.env ??= peekOp(rec.bytes, { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined }));
+}
+
+interface SlotKinds {
+  version: OpVersion;
+  kinds: Array<string | undefined>;
+}
+
+/** For each slot field number, the kind names by field number that slot can hold. */
+const SLOT_KINDS: Array<SlotKinds | undefined> = [];
+for (const slot of OP_SLOTS) {
+  const kinds: Array<string | undefined> = [];
+  for (const f of slot.message.fieldsArray) kinds[f.id] = f.name;
+  SLOT_KINDS[slot.field] = { version: slot.version, kinds };
+}
+
+/** Every kind name any slot can hold, in field-number order (for stable count tables). */
+export const ALL_KINDS: readonly string[] = (() => {
+  const names: string[] = [];
+  for (const s of SLOT_KINDS) s?.kinds.forEach((k, i) => { if (k) names[i] = k; });
+  return names.filter(Boolean);
+})();
+
+function bad(message: string, where: Where): never {
+  throw dataError('PACH_BAD_RECORD', message, where);
+}
+
+/**
+ * Reads the slot and kind of a serialized admin.Op, checking the envelope:
+ * exactly one known slot, holding one known kind for that slot, lengths that
+ * fit. It does not look inside the payload.
+ */
+export function peekOp(bytes: Uint8Array, where: Where = {}): OpEnvelope {
+  if (bytes.length === 0) bad('empty record: an admin.Op with no version slot', where);
+  const tag = readVarint(bytes, 0);
+  if (!tag) bad('record ends inside its first field tag', where);
+  const slotField = Math.floor(tag.value / 8);
+  const slot = SLOT_KINDS[slotField];
+  if (tag.value % 8 !== 2 || !slot) {
+    bad(`not an admin.Op: first field is #${slotField} wire type ${tag.value % 8}, expected a version slot op1_7…op1_13 (#1…#7)`, where);
+  }
+  const len = readVarint(bytes, tag.next);
+  if (!len) bad('record ends inside the version slot length', where);
+  const end = len.next + len.value;
+  if (end > bytes.length) bad(`version slot op${slot.version.replace('.', '_')} claims ${len.value} bytes, record has ${bytes.length - len.next}`, where);
+  if (end < bytes.length) {
+    const more = readVarint(bytes, end);
+    const other = more ? Math.floor(more.value / 8) : '?';
+    bad(`more than one field in admin.Op (op${slot.version.replace('.', '_')} then #${other}): an op fills exactly one version slot`, where);
+  }
+  if (len.value === 0) bad(`op${slot.version.replace('.', '_')} is empty: no op kind set`, where);
+  let kind: string | undefined;
+  let pos = len.next;
+  let payloadStart = 0;
+  let payloadEnd = 0;
+  while (pos < end) {
+    const ktag = readVarint(bytes, pos, end);
+    if (!ktag) bad('record ends inside an op kind tag', where);
+    const kf = Math.floor(ktag.value / 8);
+    const name = slot.kinds[kf];
+    if (ktag.value % 8 !== 2 || !name) {
+      bad(`unknown op kind #${kf} (wire type ${ktag.value % 8}) in op${slot.version.replace('.', '_')}`, where);
+    }
+    if (kind !== undefined && kind !== name) bad(`two op kinds in one op (${kind} and ${name})`, where);
+    kind = name;
+    const klen = readVarint(bytes, ktag.next, end);
+    if (!klen || klen.next + klen.value > end) bad(`op kind ${name} overruns its record`, where);
+    pos = klen.next + klen.value;
+    payloadStart = klen.next;
+    payloadEnd = pos;
+  }
+  return { slotField, version: slot.version, kind: kind!, payloadStart, payloadEnd };
+}
