@@ -28,13 +28,13 @@ test: build
 	npx tap
 
 test-codec: build
-	npx tap dist/test/codec
+	npx tap "dist/test/codec/**/*.test.js"
 
 test-cli: build
-	npx tap dist/test/cli
+	npx tap "dist/test/cli/**/*.test.js"
 
 test-schema: build
-	npx tap dist/test/schema
+	npx tap "dist/test/schema/**/*.test.js"
 
 ## the most complete real job available: see scripts/demo.sh
 demo: build
