@@ -351,7 +351,7 @@ function renderProtoFiles(factsRoot, patchesByMessage) {
 // ---- descriptor -------------------------------------------------------------
 
 /** root.toJSON(), with namespaces sorted by name and one line per type, enum or service. */
-function renderDescriptor(json) {
+function renderDescriptor(json, exportName, about) {
   const lines = [];
   const emit = (node, indent) => {
     const pad = '  '.repeat(indent);
@@ -370,16 +370,53 @@ function renderDescriptor(json) {
     });
   };
   lines.push(HEADER);
-  lines.push('// The protobufjs JSON descriptor (root.toJSON()) of every proto/**/*.proto file;');
-  lines.push('// lib/schema/registry.ts loads it with protobuf.Root.fromJSON().');
+  for (const line of about) lines.push(`// ${line}`);
   lines.push('');
-  lines.push('export const descriptor: Record<string, unknown> = {');
+  lines.push(`export const ${exportName}: Record<string, unknown> = {`);
   lines.push('  "nested": {');
   emit(json, 2);
   lines.push('  }');
   lines.push('};');
   lines.push('');
   return lines.join('\n');
+}
+
+/**
+ * The part of the descriptor an op can reach: every message and enum
+ * reachable from admin.Op through fields, and no services. Loading it takes
+ * about a third of the time of the full descriptor, which every tool pays at
+ * startup; the full one is for the gRPC services.
+ */
+function opsOnly(root) {
+  const keep = new Set();
+  const visit = (t) => {
+    if (keep.has(t.fullName)) return;
+    keep.add(t.fullName);
+    for (let p = t.parent; p && p.parent; p = p.parent) keep.add(p.fullName);
+    if (t instanceof protobuf.Type) {
+      for (const f of t.fieldsArray) {
+        f.resolve();
+        if (f.resolvedType) visit(f.resolvedType);
+      }
+    }
+  };
+  visit(root.lookupType('admin.Op'));
+  const prune = (node, prefix) => {
+    const out = {};
+    for (const [k, v] of Object.entries(node)) {
+      if (k !== 'nested') out[k] = v;
+    }
+    if (node.nested) {
+      const nested = {};
+      for (const [name, child] of Object.entries(node.nested)) {
+        const full = `${prefix}.${name}`;
+        if (keep.has(full)) nested[name] = prune(child, full);
+      }
+      if (Object.keys(nested).length) out.nested = nested;
+    }
+    return out;
+  };
+  return prune(root.toJSON(), '');
 }
 
 function parseBack(files) {
@@ -422,7 +459,15 @@ function main() {
   const factsRoot = protobuf.Root.fromJSON(facts).resolveAll();
 
   const files = renderProtoFiles(factsRoot, patchesByMessage);
-  const descriptor = renderDescriptor(parseBack(files).toJSON());
+  const parsed = parseBack(files);
+  const descriptor = renderDescriptor(parsed.toJSON(), 'descriptor', [
+    'The protobufjs JSON descriptor (root.toJSON()) of every proto/**/*.proto file:',
+    'every message, enum and service (for the gRPC client and server).',
+  ]);
+  const opsDescriptor = renderDescriptor(opsOnly(parsed), 'opsDescriptor', [
+    'The messages and enums reachable from admin.Op (no services), every version:',
+    'what decoding and encoding records needs. lib/schema/registry.ts loads it at startup.',
+  ]);
 
   const protoDir = path.join(opts.out, 'proto');
   let changed = 0;
@@ -435,7 +480,8 @@ function main() {
     }
   }
   changed += writeIfChanged(path.join(opts.out, 'lib', 'schema', 'gen', 'pachyderm.ts'), descriptor) ? 1 : 0;
-  process.stderr.write(`gen-proto: ${files.size} .proto files and lib/schema/gen/pachyderm.ts in ${opts.out} (${changed} changed)\n`);
+  changed += writeIfChanged(path.join(opts.out, 'lib', 'schema', 'gen', 'ops.ts'), opsDescriptor) ? 1 : 0;
+  process.stderr.write(`gen-proto: ${files.size} .proto files, lib/schema/gen/pachyderm.ts and ops.ts in ${opts.out} (${changed} changed)\n`);
 }
 
 main();

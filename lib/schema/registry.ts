@@ -8,11 +8,16 @@
  * silently disagree with this table. Nothing here reads shared/ or the disk.
  */
 import protobuf from 'protobufjs';
-import { descriptor } from './gen/pachyderm.js';
+import { opsDescriptor } from './gen/ops.js';
 
-/** The protobufjs Root of every Pachyderm package we know (current, `*_1_7` … `*_1_12`, google.protobuf), fully resolved. */
-export const root: protobuf.Root = protobuf.Root.fromJSON(descriptor);
-root.resolveAll();
+/**
+ * The protobufjs Root of every message and enum an op can reach, in every
+ * version (current, `*_1_7` … `*_1_12`, google.protobuf), resolved. It is
+ * built from the ops-only descriptor because every tool pays for it at
+ * startup (about a third of the full one's cost); the services are in
+ * gen/pachyderm.ts, for the gRPC side.
+ */
+export const root: protobuf.Root = protobuf.Root.fromJSON(opsDescriptor);
 
 /** `admin.Op`: one record of a `pachctl extract` stream; exactly one `op1_x` slot is set. */
 export const OpType: protobuf.Type = root.lookupType('admin.Op');

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import protobuf from 'protobufjs';
 import { descriptor } from '../../lib/schema/gen/pachyderm.js';
+import { opsDescriptor } from '../../lib/schema/gen/ops.js';
 
 
 /** The project root: tests run compiled from dist/test/schema/, so walk up to our package.json. */
@@ -181,7 +182,7 @@ t.test('pps_1_10.CreatePipelineRequest carries #47 sidecar_resource_limits, as w
 
 t.test('every generated file starts with the generated-code header', async (t) => {
   const files = listFiles(path.join(repoRoot, 'proto')).map((f) => path.join('proto', f));
-  files.push(path.join('lib', 'schema', 'gen', 'pachyderm.ts'));
+  files.push(path.join('lib', 'schema', 'gen', 'pachyderm.ts'), path.join('lib', 'schema', 'gen', 'ops.ts'));
   t.ok(files.length > 30);
   for (const f of files) {
     t.equal(fs.readFileSync(path.join(repoRoot, f), 'utf8').split('\n')[0], GENERATED_HEADER, f);
@@ -227,4 +228,23 @@ t.test('regenerating gives byte-identical files', async (t) => {
       t.ok(a.equals(b), `${dir}/${f} is what the generator writes`);
     }
   }
+});
+
+t.test('the ops descriptor holds every type reachable from admin.Op, each exactly as in the full one', async (t) => {
+  const full = protobuf.Root.fromJSON(descriptor);
+  const ops = protobuf.Root.fromJSON(opsDescriptor);
+  const reachable = new Set<string>();
+  const visit = (ty: protobuf.Type | protobuf.Enum): void => {
+    if (reachable.has(ty.fullName)) return;
+    reachable.add(ty.fullName);
+    if (ty instanceof protobuf.Type) for (const f of ty.fieldsArray) if (f.resolve().resolvedType) visit(f.resolvedType!);
+  };
+  visit(full.lookupType('admin.Op'));
+  t.ok(reachable.size > 300, `${reachable.size} reachable types`);
+  for (const name of reachable) {
+    const a = full.lookup(name)!.toJSON();
+    const b = ops.lookup(name)?.toJSON();
+    t.same(b, a, name);
+  }
+  t.notOk(ops.lookup('admin.API'), 'no services');
 });
