@@ -12,7 +12,7 @@ import { ByteQueue } from './byte-queue.js';
 import { MAX_RECORD_BYTES } from './limits.js';
 import { OutputBuffer } from './output-buffer.js';
 import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from './record.js';
-import { readVarint, varintSize, writeVarint } from './varint.js';
+import { readVarint, varintAt, varintEnd, varintSize, writeVarint } from './varint.js';
 
 /** `89 "PACH" 0D 0A 1A 0A`, PNG-style: catches 7-bit and newline mangling. */
 export const NATIVE_MAGIC = Uint8Array.from([0x89, 0x50, 0x41, 0x43, 0x48, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -118,7 +118,9 @@ export class NativeParser {
       q.skip(PREAMBLE.length);
       this.preambleSeen = true;
     }
-    while (q.size >= 2) {
+    for (;;) {
+      this.fastRecords(out);
+      if (q.size < 2) return;
       const at = q.offset;
       const where = { record: this.index, offset: at };
       const type = q.byteAt(0);
@@ -163,6 +165,34 @@ export class NativeParser {
         out.push(rec);
       }
     }
+  }
+
+  /**
+   * The common case without copies or peeks: record frames that lie whole
+   * inside the first chunk. Anything else (header, trailer, a frame across
+   * chunks, an error to report) is left to the general loop.
+   */
+  private fastRecords(out: RecordBatch): void {
+    const header = this.header;
+    const c = this.q.headChunk;
+    if (!header || !c) return;
+    const start = this.q.headPos;
+    const end = c.length;
+    const base = this.q.offset - start;
+    let p = start;
+    while (p + 2 <= end && c[p] === FRAME_RECORD) {
+      const len = varintAt(c, p + 1, end);
+      const body = varintEnd;
+      if (len < 0 || len > MAX_RECORD_BYTES || body + len > end) break;
+      const rec: OpRecord = { bytes: new Uint8Array(c.buffer, c.byteOffset + body, len), index: this.index, offset: base + p };
+      const env = envelopeOf(rec);
+      if (env.version !== header.op_version) break;
+      this.index++;
+      this.tally.addRecord(rec);
+      out.push(rec);
+      p = body + len;
+    }
+    if (p > start) this.q.skip(p - start);
   }
 
   end(): void {
@@ -231,9 +261,16 @@ export async function* decodeNative(input: AsyncIterable<Uint8Array>, onHeader?:
 }
 
 function frameInto(out: OutputBuffer, type: number, payload: Uint8Array): void {
-  const h = out.reserve(1 + varintSize(payload.length));
-  h.buf[h.at] = type;
-  writeVarint(h.buf, h.at + 1, payload.length);
+  const n = payload.length;
+  if (n < 128) {
+    const at = out.reserve(2);
+    out.target[at] = type;
+    out.target[at + 1] = n;
+  } else {
+    const at = out.reserve(1 + varintSize(n));
+    out.target[at] = type;
+    writeVarint(out.target, at + 1, n);
+  }
   out.append(payload);
 }
 

@@ -29,8 +29,12 @@ const CHUNK_STREAM_ID = 0xff;
 
 /** The CRC the framing format stores: CRC-32C, rotated and offset ("masked"). */
 export function maskedCrc32c(data: Uint8Array): number {
-  const c = crc32c(data as Buffer);
+  const c = crc32c(asBuffer(data));
   return ((((c >>> 15) | (c << 17)) >>> 0) + 0xa282ead8) >>> 0;
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
 /** Incremental Snappy framing reader: push compressed chunks, get unframed bytes. */
@@ -71,7 +75,7 @@ export class SnappyUnframer {
             throw dataError('PACH_BAD_SNAPPY', 'Snappy chunk declares more than 64 KiB of data', { offset: at });
           }
           try {
-            data = snappy.uncompressSync(data) as Buffer;
+            data = snappy.uncompressSync(asBuffer(data)) as Buffer;
           } catch (err) {
             throw dataError('PACH_BAD_SNAPPY', `corrupt Snappy chunk: ${(err as Error).message}`, { offset: at }, err);
           }

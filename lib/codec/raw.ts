@@ -82,13 +82,14 @@ export async function* encodeRaw(records: RecordStream): AsyncIterable<Uint8Arra
   const out = new OutputBuffer();
   for await (const batch of records) {
     for (const rec of batch) {
-      const h = out.reserve(8);
+      const at = out.reserve(8);
+      const b = out.target;
       const n = rec.bytes.length;
-      h.buf[h.at] = n & 0xff;
-      h.buf[h.at + 1] = (n >>> 8) & 0xff;
-      h.buf[h.at + 2] = (n >>> 16) & 0xff;
-      h.buf[h.at + 3] = (n >>> 24) & 0xff;
-      h.buf.fill(0, h.at + 4, h.at + 8);
+      b[at] = n & 0xff;
+      b[at + 1] = (n >>> 8) & 0xff;
+      b[at + 2] = (n >>> 16) & 0xff;
+      b[at + 3] = (n >>> 24) & 0xff;
+      b[at + 4] = b[at + 5] = b[at + 6] = b[at + 7] = 0;
       out.append(rec.bytes);
     }
     yield* out.drain();

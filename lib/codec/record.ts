@@ -11,7 +11,7 @@
  */
 import { dataError, type Where } from '../errors.js';
 import { OP_SLOTS, type OpVersion } from '../schema/registry.js';
-import { readVarint } from './varint.js';
+import { varintAt, varintEnd } from './varint.js';
 
 export interface OpRecord {
   /** The serialized admin.Op. May be a view into a larger input chunk: copy it to keep it long. */
@@ -46,6 +46,8 @@ export function envelopeOf(rec: OpRecord): OpEnvelope {
 
 interface SlotKinds {
   version: OpVersion;
+  /** `op1_12`, for messages. */
+  name: string;
   kinds: Array<string | undefined>;
 }
 
@@ -54,7 +56,7 @@ const SLOT_KINDS: Array<SlotKinds | undefined> = [];
 for (const slot of OP_SLOTS) {
   const kinds: Array<string | undefined> = [];
   for (const f of slot.message.fieldsArray) kinds[f.id] = f.name;
-  SLOT_KINDS[slot.field] = { version: slot.version, kinds };
+  SLOT_KINDS[slot.field] = { version: slot.version, name: slot.name, kinds };
 }
 
 /** Every kind name any slot can hold, in field-number order (for stable count tables). */
@@ -74,43 +76,42 @@ function bad(message: string, where: Where): never {
  * fit. It does not look inside the payload.
  */
 export function peekOp(bytes: Uint8Array, where: Where = {}): OpEnvelope {
-  if (bytes.length === 0) bad('empty record: an admin.Op with no version slot', where);
-  const tag = readVarint(bytes, 0);
-  if (!tag) bad('record ends inside its first field tag', where);
-  const slotField = Math.floor(tag.value / 8);
+  const n = bytes.length;
+  if (n === 0) bad('empty record: an admin.Op with no version slot', where);
+  const tag = varintAt(bytes, 0, n);
+  if (tag < 0) bad('record ends inside its first field tag', where);
+  const slotField = Math.floor(tag / 8);
   const slot = SLOT_KINDS[slotField];
-  if (tag.value % 8 !== 2 || !slot) {
-    bad(`not an admin.Op: first field is #${slotField} wire type ${tag.value % 8}, expected a version slot op1_7…op1_13 (#1…#7)`, where);
+  if (tag % 8 !== 2 || !slot) {
+    bad(`not an admin.Op: first field is #${slotField} wire type ${tag % 8}, expected a version slot op1_7…op1_13 (#1…#7)`, where);
   }
-  const len = readVarint(bytes, tag.next);
-  if (!len) bad('record ends inside the version slot length', where);
-  const end = len.next + len.value;
-  if (end > bytes.length) bad(`version slot op${slot.version.replace('.', '_')} claims ${len.value} bytes, record has ${bytes.length - len.next}`, where);
-  if (end < bytes.length) {
-    const more = readVarint(bytes, end);
-    const other = more ? Math.floor(more.value / 8) : '?';
-    bad(`more than one field in admin.Op (op${slot.version.replace('.', '_')} then #${other}): an op fills exactly one version slot`, where);
+  const slotName = slot.name;
+  const len = varintAt(bytes, varintEnd, n);
+  if (len < 0) bad('record ends inside the version slot length', where);
+  const start = varintEnd;
+  const end = start + len;
+  if (end > n) bad(`version slot ${slotName} claims ${len} bytes, record has ${n - start}`, where);
+  if (end < n) {
+    const more = varintAt(bytes, end, n);
+    bad(`more than one field in admin.Op (${slotName} then #${more < 0 ? '?' : Math.floor(more / 8)}): an op fills exactly one version slot`, where);
   }
-  if (len.value === 0) bad(`op${slot.version.replace('.', '_')} is empty: no op kind set`, where);
+  if (len === 0) bad(`${slotName} is empty: no op kind set`, where);
   let kind: string | undefined;
-  let pos = len.next;
+  let pos = start;
   let payloadStart = 0;
   let payloadEnd = 0;
   while (pos < end) {
-    const ktag = readVarint(bytes, pos, end);
-    if (!ktag) bad('record ends inside an op kind tag', where);
-    const kf = Math.floor(ktag.value / 8);
+    const ktag = varintAt(bytes, pos, end);
+    if (ktag < 0) bad('record ends inside an op kind tag', where);
+    const kf = Math.floor(ktag / 8);
     const name = slot.kinds[kf];
-    if (ktag.value % 8 !== 2 || !name) {
-      bad(`unknown op kind #${kf} (wire type ${ktag.value % 8}) in op${slot.version.replace('.', '_')}`, where);
-    }
+    if (ktag % 8 !== 2 || !name) bad(`unknown op kind #${kf} (wire type ${ktag % 8}) in ${slotName}`, where);
     if (kind !== undefined && kind !== name) bad(`two op kinds in one op (${kind} and ${name})`, where);
     kind = name;
-    const klen = readVarint(bytes, ktag.next, end);
-    if (!klen || klen.next + klen.value > end) bad(`op kind ${name} overruns its record`, where);
-    pos = klen.next + klen.value;
-    payloadStart = klen.next;
-    payloadEnd = pos;
+    const klen = varintAt(bytes, varintEnd, end);
+    if (klen < 0 || varintEnd + klen > end) bad(`op kind ${name} overruns its record`, where);
+    payloadStart = varintEnd;
+    payloadEnd = pos = varintEnd + klen;
   }
   return { slotField, version: slot.version, kind: kind!, payloadStart, payloadEnd };
 }

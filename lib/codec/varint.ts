@@ -46,3 +46,32 @@ export function writeVarint(buf: Uint8Array, pos: number, value: number): number
   buf[pos++] = value;
   return pos;
 }
+
+/** Offset just past the varint that `varintAt` last read (a live binding). */
+export let varintEnd = 0;
+
+/**
+ * Allocation-free `readVarint` for hot paths: returns the value and leaves
+ * the offset after it in `varintEnd`; returns -1 when the buffer ends inside
+ * the varint. Throws RangeError for a varint longer than 10 bytes.
+ */
+export function varintAt(buf: Uint8Array, pos: number, end: number = buf.length): number {
+  let b = pos < end ? buf[pos]! : 256;
+  if (b < 0x80) {
+    varintEnd = pos + 1;
+    return b === 256 ? -1 : b;
+  }
+  let value = b & 0x7f;
+  let scale = 128;
+  for (let i = 1; i < 10; i++) {
+    if (pos + i >= end) return -1;
+    b = buf[pos + i]!;
+    value += (b & 0x7f) * scale;
+    if (b < 0x80) {
+      varintEnd = pos + i + 1;
+      return value;
+    }
+    scale *= 128;
+  }
+  throw new RangeError('varint longer than 10 bytes');
+}

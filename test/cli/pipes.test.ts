@@ -197,3 +197,15 @@ t.test('records pass through every framing untouched', async (t) => {
     t.equal(splitRaw(raw).length, dump.ops);
   }
 });
+
+t.test('a generated multi-MiB stream survives every framing in a real pipe', async (t) => {
+  const gen = `'${process.execPath}' '${path.join(path.dirname(binPath('pach-convert')), '..', 'bench', 'generate.js')}'`;
+  for (const [mix, size] of [['objects', '40MiB'], ['metadata', '8MiB']] as const) {
+    const want = await runShell(`${gen} --mix ${mix} --size ${size} --seed 7 2>/dev/null | sha256sum`);
+    for (const to of ['native', 'pachctl', 'json']) {
+      const r = await runShell(`set -o pipefail; ${gen} --mix ${mix} --size ${size} --seed 7 2>/dev/null | ${sh('pach-convert')} --from raw --to ${to} | ${sh('pach-convert')} --to raw | sha256sum`);
+      t.equal(r.code, 0, r.stderr);
+      t.equal(r.stdout.toString(), want.stdout.toString(), `${mix} ${size}: raw → ${to} → raw is identical`);
+    }
+  }
+});

@@ -43,7 +43,7 @@ async function* once(records: Uint8Array[]): RecordStream {
 
 async function collect(chunks: AsyncIterable<Uint8Array>, chunkSize: number): Promise<Uint8Array[]> {
   const all: Uint8Array[] = [];
-  for await (const c of chunks) all.push(c);
+  for await (const c of chunks) all.push(Buffer.from(c)); // encoders reuse their chunks: copy
   const bytes = Buffer.concat(all);
   async function* split(): AsyncGenerator<Uint8Array> {
     for (let i = 0; i < bytes.length; i += chunkSize) yield bytes.subarray(i, i + chunkSize);
