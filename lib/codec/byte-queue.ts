@@ -59,7 +59,8 @@ export class ByteQueue {
       this.advance(n);
       return view;
     }
-    const out = new Uint8Array(n);
+    // allocUnsafe: no zero-fill, the loop below overwrites every byte.
+    const out = Buffer.allocUnsafe(n);
     let filled = 0;
     while (filled < n) {
       const cur = this.chunks[this.first]!;
