@@ -19,7 +19,24 @@ import { OutputBuffer } from './output-buffer.js';
 import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from './record.js';
 import { checkMessage, WireError, type UnknownField } from './wire-check.js';
 
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, json: true };
+/**
+ * Bytes stay Buffers in toObject and are turned into base64 by `base64Bytes`
+ * with Node's native encoder: protobufjs's own JavaScript base64 was most of
+ * the time of a JSON view of object data.
+ */
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, json: true };
+
+/** Replaces every byte array in a toObject result by its base64 text, in place. */
+function base64Bytes(value: unknown): unknown {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64');
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = base64Bytes(value[i]);
+  } else if (value !== null && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    for (const k in o) o[k] = base64Bytes(o[k]);
+  }
+  return value;
+}
 
 /** The proto3-JSON body of a record, plus the schema's unknown fields it could not carry. */
 export function recordToJson(rec: OpRecord): { version: OpVersion; kind: string; body: unknown; unknown: UnknownField[] } {
@@ -37,7 +54,7 @@ export function recordToJson(rec: OpRecord): { version: OpVersion; kind: string;
   }
   const slot = slotByVersion(env.version);
   const obj = OpType.toObject(msg, TO_OBJECT) as Record<string, Record<string, unknown>>;
-  return { version: env.version, kind: env.kind, body: obj[slot.name]![env.kind] ?? {}, unknown };
+  return { version: env.version, kind: env.kind, body: base64Bytes(obj[slot.name]![env.kind] ?? {}), unknown };
 }
 
 export interface JsonEncodeOptions {
@@ -199,25 +216,30 @@ function checkJsonValue(type: protobuf.Type, value: unknown, path: string): stri
     const p = `${path}.${key}`;
     if (f instanceof protobuf.MapField) {
       if (typeof v !== 'object' || Array.isArray(v)) return `${p}: expected an object (map)`;
-      for (const [mk, mv] of Object.entries(v as Record<string, unknown>)) {
-        const bad = checkScalarOrMessage(f, mv, `${p}[${JSON.stringify(mk)}]`);
+      const map = v as Record<string, unknown>;
+      for (const [mk, mv] of Object.entries(map)) {
+        const bad = checkScalarOrMessage(f, mv, `${p}[${JSON.stringify(mk)}]`, map, mk);
         if (bad) return bad;
       }
     } else if (f.repeated) {
       if (!Array.isArray(v)) return `${p}: expected an array`;
       for (let i = 0; i < v.length; i++) {
-        const bad = checkScalarOrMessage(f, v[i], `${p}[${i}]`);
+        const bad = checkScalarOrMessage(f, v[i], `${p}[${i}]`, v as unknown as Record<number, unknown>, i);
         if (bad) return bad;
       }
     } else {
-      const bad = checkScalarOrMessage(f, v, p);
+      const bad = checkScalarOrMessage(f, v, p, value as Record<string, unknown>, key);
       if (bad) return bad;
     }
   }
   return undefined;
 }
 
-function checkScalarOrMessage(f: protobuf.Field, v: unknown, p: string): string | undefined {
+/**
+ * Checks one value; `holder[key]` is where it lives, so that base64 bytes can
+ * be replaced by the decoded Buffer (decoded once, natively).
+ */
+function checkScalarOrMessage(f: protobuf.Field, v: unknown, p: string, holder: Record<string | number, unknown>, key: string | number): string | undefined {
   const rt = f.resolvedType;
   if (rt instanceof protobuf.Type) return checkJsonValue(rt, v, p);
   if (rt instanceof protobuf.Enum) {
@@ -228,8 +250,16 @@ function checkScalarOrMessage(f: protobuf.Field, v: unknown, p: string): string 
   switch (f.type) {
     case 'string':
       return typeof v === 'string' ? undefined : `${p}: expected a string`;
-    case 'bytes':
-      return typeof v === 'string' && /^[A-Za-z0-9+/_-]*={0,2}$/.test(v) ? undefined : `${p}: expected base64 bytes`;
+    case 'bytes': {
+      if (typeof v !== 'string') return `${p}: expected base64 bytes`;
+      const decoded = Buffer.from(v, 'base64');
+      // Node skips characters that are not base64; a length check catches them.
+      let chars = v.length;
+      while (chars > 0 && v.charCodeAt(chars - 1) === 0x3d) chars--;
+      if (decoded.length !== Math.floor((chars * 3) / 4) || (chars % 4 === 1)) return `${p}: not valid base64`;
+      holder[key] = decoded;
+      return undefined;
+    }
     case 'bool':
       return typeof v === 'boolean' ? undefined : `${p}: expected true or false`;
     case 'double':
