@@ -15,17 +15,32 @@ export interface ByteCounter {
   bytes: number;
 }
 
-/** Reads a regular file (or fd) in 1 MiB chunks; stops when the consumer stops. */
+function readChunk(fd: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(READ_CHUNK);
+  return new Promise((resolve, reject) =>
+    fs.read(fd, buf, 0, READ_CHUNK, null, (err, n) => (err ? reject(err) : resolve(n === READ_CHUNK ? buf : buf.subarray(0, n)))),
+  );
+}
+
+/**
+ * Reads a regular file (or fd) in 1 MiB chunks, keeping the next read in
+ * flight while the consumer works on the current chunk (reading and
+ * processing overlap instead of taking turns). Stops when the consumer stops.
+ */
 async function* readFd(fd: number, close: boolean, counter: ByteCounter): AsyncGenerator<Uint8Array> {
+  let next: Promise<Buffer> | undefined = readChunk(fd);
   try {
     for (;;) {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      const n = await new Promise<number>((resolve, reject) => fs.read(fd, buf, 0, READ_CHUNK, null, (err, got) => (err ? reject(err) : resolve(got))));
-      if (n === 0) return;
-      counter.bytes += n;
-      yield n === READ_CHUNK ? buf : buf.subarray(0, n);
+      const chunk: Buffer = await next!;
+      next = undefined;
+      if (chunk.length === 0) return;
+      counter.bytes += chunk.length;
+      next = readChunk(fd);
+      yield chunk;
     }
   } finally {
+    // Never close the descriptor under a read that is still running.
+    if (next) await next.catch(() => undefined);
     if (close) fs.closeSync(fd);
   }
 }

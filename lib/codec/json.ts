@@ -47,7 +47,8 @@ export function recordToJson(rec: OpRecord): { version: OpVersion; kind: string;
   let msg: protobuf.Message;
   try {
     unknown = checkMessage(type, rec.bytes, env.payloadStart, env.payloadEnd);
-    msg = OpType.decode(rec.bytes);
+    // A Buffer (not a plain Uint8Array) lets protobufjs decode strings natively.
+    msg = OpType.decode(Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset, rec.bytes.length));
   } catch (err) {
     const why = err instanceof WireError ? err.message : (err as Error).message;
     throw dataError('PACH_BAD_RECORD', `${env.kind} op does not parse as ${type.fullName.slice(1)}: ${why}`, where, err);

@@ -99,6 +99,8 @@ function buildSlots(): readonly OpSlot[] {
 /** The seven slots of `admin.Op`, by field number (index 0 is field 1, op1_7). */
 export const OP_SLOTS: readonly OpSlot[] = buildSlots();
 
+const SLOT_BY_VERSION = new Map<OpVersion, OpSlot>(OP_SLOTS.map((s) => [s.version, s]));
+
 const NEWEST_SLOT = OP_SLOTS[OP_SLOTS.length - 1]!;
 
 function buildKinds(): readonly OpKindInfo[] {
@@ -137,7 +139,7 @@ export function slotByField(field: number): OpSlot | undefined {
 
 /** The slot that holds this generation, e.g. `slotByVersion('1.12').name === 'op1_12'`. */
 export function slotByVersion(version: OpVersion): OpSlot {
-  const slot = OP_SLOTS.find((s) => s.version === version);
+  const slot = SLOT_BY_VERSION.get(version);
   if (!slot) throw new RangeError(`lib/schema: no admin.Op slot for version ${String(version)}`);
   return slot;
 }
@@ -171,6 +173,14 @@ export function kindField(version: OpVersion, kind: OpKind | (string & {})): pro
  * that generation has no such kind or `kind` is not a kind name.
  */
 export function payloadType(version: OpVersion, kind: OpKind | (string & {})): protobuf.Type | undefined {
+  // Called per record: answer from a table rather than protobufjs's reflection getters.
+  let byKind = PAYLOAD_TYPES.get(version);
+  if (!byKind) PAYLOAD_TYPES.set(version, (byKind = new Map()));
+  if (byKind.has(kind)) return byKind.get(kind);
   const t = kindField(version, kind)?.resolvedType;
-  return t instanceof protobuf.Type ? t : undefined;
+  const type = t instanceof protobuf.Type ? t : undefined;
+  if (KIND_SET.has(kind)) byKind.set(kind, type);
+  return type;
 }
+
+const PAYLOAD_TYPES = new Map<OpVersion, Map<string, protobuf.Type | undefined>>();
