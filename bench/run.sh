@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# bench/run.sh: throughput and memory of pach-convert against the Unix anchors
+# that bound it, on seeded synthetic backups. Writes BENCHMARKS.md.
+#
+# What it compares, on two data sets made by bench/generate.ts (seed 42):
+#   objects-1GiB   a full extract: 1 GiB of block values (1 KiB-10 MiB, 25 % random,
+#                  75 % text) with their create_object/tag ops and metadata;
+#   meta-256MiB    an object index without data: ~1.1 M records of ~240 bytes.
+# each stored once as raw, native, pachctl, json (and native.zst), then
+#   anchors        cat f | cat; zstd -3 -T1; zstd -dc; jq -c . (on a 128 MiB slice of
+#                  the JSON view, normalised to MB/s)
+#   convert/...    pach-convert native->native, pachctl->native, native->pachctl,
+#                  native->json, json->native, raw->native, output piped into cat
+#   stream/...     8 GiB never stored: generate | pach-convert --from raw --to native | cat
+#                  against generate | cat, with the peak RSS of pach-convert alone
+#   gen/...        the generator alone on 5 M metadata records (it must not be the bottleneck)
+# Every case runs under GNU `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS of the
+# largest process), BENCH_RUNS times (median wall, largest RSS); the 8 GiB ones once.
+#
+# How to run (after the build; `make bench` does both):
+#   bash bench/run.sh                                 # everything, ~15 min on 2 cores
+#   BENCH_FILTER='^convert/.*-1GiB$' bash bench/run.sh  # regex on case names; the report
+#                                                     # then goes to stdout, not BENCHMARKS.md
+# Knobs: BENCH_RUNS (3), BENCH_STREAM_RUNS (1; also for gen/), BENCH_SEED (42),
+# BENCH_OBJECTS_SIZE (1GiB), BENCH_METADATA_SIZE (256MiB), BENCH_STREAM_SIZE (8GiB),
+# BENCH_JQ_SLICE (128MiB), BENCH_GEN_RECORDS (5000000), BENCH_OUT (file for the report),
+# BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~7 GB of data sets go;
+# removed at exit). dist/ is copied there first, so a rebuild during the run is harmless.
+#
+# How to read: MB/s are over the bytes of the case's input (the JSON for json->native,
+# the compressed file for pachctl->native); "stream MB/s" is over the raw framing of the
+# same records, so every case of a data set can be compared. "x cat|cat" divides by the
+# anchor on the same data set. The box is small and shared: compare cases of one run,
+# not runs of different days; the machine section records the load average.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+RUNS=${BENCH_RUNS:-3}
+STREAM_RUNS=${BENCH_STREAM_RUNS:-1}
+SEED=${BENCH_SEED:-42}
+OBJ_SIZE=${BENCH_OBJECTS_SIZE:-1GiB}
+META_SIZE=${BENCH_METADATA_SIZE:-256MiB}
+STREAM_SIZE=${BENCH_STREAM_SIZE:-8GiB}
+JQ_SLICE=${BENCH_JQ_SLICE:-128MiB}
+FILTER=${BENCH_FILTER:-}
+if [[ -n ${BENCH_OUT:-} ]]; then OUT=$BENCH_OUT
+elif [[ -n $FILTER ]]; then OUT=-
+else OUT=$ROOT/BENCHMARKS.md
+fi
+
+for tool in /usr/bin/time zstd jq node; do
+  command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
+done
+[[ -f dist/bench/generate.js && -f dist/bin/pach-convert.js && -f dist/bench/report.js && -d node_modules ]] \
+  || { echo "bench: build first (npx tsc -p . or make build)" >&2; exit 1; }
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/pach-bench.XXXXXX")
+if [[ -n ${BENCH_KEEP:-} ]]; then trap 'echo "bench: kept $D" >&2' EXIT; else trap 'rm -rf "$D"' EXIT; fi
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# A snapshot of dist/, so a rebuild while the benchmark runs cannot mix two builds in one report.
+mkdir -p "$D/app" "$D/bin"
+cp -R dist "$D/app/dist"
+ln -s "$ROOT/node_modules" "$D/app/node_modules"
+ln -s "$ROOT/package.json" "$D/app/package.json"
+BUILT=$(date -u -r dist/bin/pach-convert.js '+%Y-%m-%d %H:%M UTC')
+# The commands run in $D with these two names on PATH, so BENCHMARKS.md can show them as typed.
+printf '#!/bin/sh\nexec node %q/app/dist/bin/pach-convert.js "$@"\n' "$D" > "$D/bin/pach-convert"
+printf '#!/bin/sh\nexec node %q/app/dist/bench/generate.js "$@"\n' "$D" > "$D/bin/generate"
+chmod +x "$D/bin/"*
+export PATH="$D/bin:$PATH"
+
+RESULTS=$D/results.tsv
+DATASETS=$D/datasets.tsv
+MACHINE=$D/machine.tsv
+: > "$RESULTS"
+: > "$DATASETS"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+size_of() { stat -c %s "$1"; }
+to_bytes() {
+  local s=$1 n unit
+  [[ $s =~ ^([0-9]+)([KMGT]i?B?)?$ ]] || { echo "bench: bad size $s" >&2; exit 2; }
+  n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]:-}
+  case ${unit:0:1} in K) n=$((n << 10)) ;; M) n=$((n << 20)) ;; G) n=$((n << 30)) ;; T) n=$((n << 40)) ;; esac
+  echo "$n"
+}
+selected() { [[ -z $FILTER || $1 =~ $FILTER ]]; }
+
+machine() {
+  local cpu
+  cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+  {
+    printf 'date\t%s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
+    printf 'cpu\t%s\n' "$cpu"
+    printf 'cores\t%s\n' "$(nproc)"
+    printf 'ram\t%s\n' "$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    printf 'os\t%s\n' "$(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+    printf 'node\t%s\n' "$(node --version)"
+    printf 'zstd\t%s\n' "$(zstd --version | grep -o 'v[0-9.]*' | head -1)"
+    printf 'jq\t%s\n' "$(jq --version)"
+    local dirty
+    dirty=$(git status --porcelain -- bin lib 2> /dev/null | wc -l)
+    printf 'commit\t%s%s, dist/ built %s\n' "$(git rev-parse --short HEAD 2> /dev/null || echo none)" \
+      "$( ((dirty)) && echo " + uncommitted changes in $dirty files under bin/ lib/")" "$BUILT"
+    printf 'tmpdir\t%s (%s)\n' "${TMPDIR:-/tmp}" "$(df -T "$D" | awk 'NR == 2 {print $2}')"
+    printf 'runs\t%s\n' "$RUNS"
+    printf 'stream_runs\t%s\n' "$STREAM_RUNS"
+    printf 'seed\t%s\n' "$SEED"
+    printf 'filter\t%s\n' "$FILTER"
+  } > "$MACHINE"
+}
+
+# ---------------------------------------------------------------- data sets
+
+# dataset LABEL MIX SIZE: generates LABEL.raw once; later calls reuse it.
+declare -A RECORDS=()
+dataset_raw() {
+  local label=$1 mix=$2 size=$3
+  [[ -f $D/$label.raw ]] && return 0
+  log "generating $label ($mix, $size)"
+  if ! (cd "$D" && generate --size "$size" --seed "$SEED" --mix "$mix" > "$label.raw" 2> "$label.gen.log"); then
+    cat "$D/$label.gen.log" >&2
+    exit 1
+  fi
+  RECORDS[$label]=$(sed -n 's/^generate: \([0-9]*\) records.*/\1/p' "$D/$label.gen.log")
+  printf '%s\tgen\t%s\n' "$label" "$(tail -1 "$D/$label.gen.log")" >> "$DATASETS"
+  printf '%s\tmix\t%s\n%s\tsize\t%s\n%s\trecords\t%s\n%s\traw\t%s\n' "$label" "$mix" "$label" "$size" \
+    "$label" "${RECORDS[$label]}" "$label" "$(size_of "$D/$label.raw")" >> "$DATASETS"
+}
+
+# need LABEL FRAMING: makes LABEL.FRAMING from the raw stream (pach-convert, or zstd / head for the anchors).
+need() {
+  local label=$1 framing=$2 mix size
+  [[ -f $D/$label.$framing ]] && return 0
+  if [[ $label == objects-* ]]; then mix=objects size=$OBJ_SIZE; else mix=metadata size=$META_SIZE; fi
+  dataset_raw "$label" "$mix" "$size"
+  log "preparing $label.$framing"
+  case $framing in
+    raw) ;;
+    native | pachctl | json)
+      (cd "$D" && pach-convert --quiet --from raw --to "$framing" -o "$label.$framing" "$label.raw") ;;
+    native.zst)
+      need "$label" native
+      zstd -q -3 -T1 -c "$D/$label.native" > "$D/$label.native.zst" ;;
+    json.slice)
+      need "$label" json
+      # Whole lines only: drop the line the cut lands in.
+      head -c "$(to_bytes "$JQ_SLICE")" "$D/$label.json" | head -n -1 > "$D/$label.json.slice" ;;
+  esac
+  printf '%s\t%s\t%s\n' "$label" "$framing" "$(size_of "$D/$label.$framing")" >> "$DATASETS"
+}
+
+# ---------------------------------------------------------------- measuring
+
+median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# run_case NAME DATASET INPUT_FILE|- RECORDS RUNS 'COMMAND' [RSS_FILE]
+# Runs COMMAND (in $D, with pipefail) RUNS times under /usr/bin/time; appends one line to
+# results.tsv. RSS_FILE: take the peak RSS from there (a /usr/bin/time -o inside COMMAND)
+# instead of from the whole pipeline.
+run_case() {
+  local name=$1 label=$2 input=$3 records=$4 runs=$5 cmd=$6 rss_file=${7:-}
+  selected "$name" || return 0
+  local walls=() rsss=() status=ok i bytes line wall rss
+  log "$name: $cmd"
+  for ((i = 1; i <= runs; i++)); do
+    if ! (cd "$D" && /usr/bin/time -f '%e %M' -o "$D/time.out" bash -c "set -euo pipefail; $cmd"); then
+      status=failed
+      log "$name: run $i failed: $(head -1 "$D/time.out")"
+      break
+    fi
+    line=$(tail -1 "$D/time.out")
+    wall=${line% *} rss=${line#* }
+    [[ -n $rss_file ]] && rss=$(tail -1 "$D/$rss_file" | cut -d' ' -f2)
+    walls+=("$wall")
+    rsss+=("$rss")
+    log "$name: run $i: ${wall} s, ${rss} KiB"
+  done
+  if [[ $input == - ]]; then bytes=0; else bytes=$(size_of "$D/$input"); fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "$bytes" "$records" \
+    "${walls[*]:-}" "${rsss[*]:-}" "$status" "$cmd" >> "$RESULTS"
+}
+
+# wants NAME...: true when any of these cases is selected (so unselected data sets are never made).
+wants() { local n; for n in "$@"; do selected "$n" && return 0; done; return 1; }
+
+bench_dataset() {
+  local label=$1 L=$2 f
+  local -a names=(anchor/cat-cat-$L anchor/zstd3-$L anchor/zstd-d-$L anchor/jq-$L
+    convert/native-native-$L convert/pachctl-native-$L convert/native-pachctl-$L
+    convert/native-json-$L convert/json-native-$L convert/raw-native-$L)
+  wants "${names[@]}" || return 0
+  # Everything a selected case reads, prepared before any timing starts.
+  wants anchor/cat-cat-$L anchor/zstd3-$L convert/native-native-$L convert/native-pachctl-$L convert/native-json-$L && need "$label" native
+  wants anchor/zstd-d-$L && need "$label" native.zst
+  wants anchor/jq-$L && need "$label" json.slice
+  wants convert/pachctl-native-$L && need "$label" pachctl
+  wants convert/json-native-$L convert/native-json-$L && need "$label" json
+  wants convert/raw-native-$L && need "$label" raw
+  local n=${RECORDS[$label]}
+  f=$label
+  run_case "anchor/cat-cat-$L" "$label" "$f.native" "$n" "$RUNS" "cat $f.native | cat > /dev/null"
+  run_case "anchor/zstd3-$L" "$label" "$f.native" "$n" "$RUNS" "zstd -q -3 -T1 -c $f.native > /dev/null"
+  run_case "anchor/zstd-d-$L" "$label" "$f.native.zst" "$n" "$RUNS" "zstd -q -dc $f.native.zst > /dev/null"
+  run_case "anchor/jq-$L" "$label" "$f.json.slice" 0 "$RUNS" "jq -c . $f.json.slice > /dev/null"
+  run_case "convert/native-native-$L" "$label" "$f.native" "$n" "$RUNS" "pach-convert --to native < $f.native | cat > /dev/null"
+  run_case "convert/pachctl-native-$L" "$label" "$f.pachctl" "$n" "$RUNS" "pach-convert --to native < $f.pachctl | cat > /dev/null"
+  run_case "convert/native-pachctl-$L" "$label" "$f.native" "$n" "$RUNS" "pach-convert --to pachctl < $f.native | cat > /dev/null"
+  run_case "convert/native-json-$L" "$label" "$f.native" "$n" "$RUNS" "pach-convert --to json < $f.native | cat > /dev/null"
+  run_case "convert/json-native-$L" "$label" "$f.json" "$n" "$RUNS" "pach-convert --from json --to native < $f.json | cat > /dev/null"
+  run_case "convert/raw-native-$L" "$label" "$f.raw" "$n" "$RUNS" "pach-convert --to native < $f.raw | cat > /dev/null"
+}
+
+bench_stream() {
+  local L=$1 gen="generate --size $STREAM_SIZE --seed $SEED --mix objects"
+  wants "stream/generate-cat-$L" "stream/generate-convert-$L" || return 0
+  # The generator says how many records and bytes it wrote; both pipelines get the same stream.
+  run_case "stream/generate-cat-$L" "stream-$L" - 0 "$STREAM_RUNS" "$gen 2> gen-cat-$L.log | cat > /dev/null"
+  run_case "stream/generate-convert-$L" "stream-$L" - 0 "$STREAM_RUNS" \
+    "$gen 2> gen-convert-$L.log | /usr/bin/time -f '%e %M' -o convert-$L.time pach-convert --from raw --to native | cat > /dev/null" "convert-$L.time"
+  local log
+  for log in "$D/gen-cat-$L.log" "$D/gen-convert-$L.log"; do
+    [[ -f $log ]] || continue
+    # The generate | cat run shows what the generator can do; the other one runs at pach-convert's pace.
+    printf 'stream-%s\tgen\t%s\n' "$L" "$(tail -1 "$log")" >> "$DATASETS"
+    printf 'stream-%s\tmix\tobjects\nstream-%s\tsize\t%s\n' "$L" "$L" "$STREAM_SIZE" >> "$DATASETS"
+    printf 'stream-%s\trecords\t%s\n' "$L" "$(sed -n 's/^generate: \([0-9]*\) records.*/\1/p' "$log")" >> "$DATASETS"
+    printf 'stream-%s\traw\t%s\n' "$L" "$(sed -n 's/^generate: [0-9]* records, \([0-9]*\) bytes.*/\1/p' "$log")" >> "$DATASETS"
+    break
+  done
+}
+
+# How fast the generator itself is on the small-record mix (the objects mix shows in stream/generate-cat).
+bench_generator() {
+  local n=${BENCH_GEN_RECORDS:-5000000}
+  run_case "gen/metadata-cat" "gen-metadata" - "$n" "$STREAM_RUNS" \
+    "generate --count $n --seed $SEED --mix metadata 2> gen-metadata.log | cat > /dev/null"
+  if [[ -f $D/gen-metadata.log ]]; then
+    printf 'gen-metadata\tgen\t%s\ngen-metadata\tmix\tmetadata\ngen-metadata\trecords\t%s\n' "$(tail -1 "$D/gen-metadata.log")" "$n" >> "$DATASETS"
+    printf 'gen-metadata\traw\t%s\n' "$(sed -n 's/^generate: [0-9]* records, \([0-9]*\) bytes.*/\1/p' "$D/gen-metadata.log")" >> "$DATASETS"
+  fi
+}
+
+START=$(date +%s)
+machine
+printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
+bench_dataset "objects-$OBJ_SIZE" "$OBJ_SIZE"
+bench_dataset "meta-$META_SIZE" "meta-$META_SIZE"
+bench_stream "$STREAM_SIZE"
+bench_generator
+printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
+printf 'elapsed\t%s\n' "$(($(date +%s) - START))" >> "$MACHINE"
+printf 'jq_slice\t%s\n' "$JQ_SLICE" >> "$MACHINE"
+
+if [[ $OUT == - ]]; then
+  node "$D/app/dist/bench/report.js" "$D"
+else
+  node "$D/app/dist/bench/report.js" "$D" > "$OUT.tmp"
+  mv "$OUT.tmp" "$OUT"
+  log "wrote $OUT in $(($(date +%s) - START)) s"
+fi
