@@ -25,28 +25,25 @@ function isSlotTag(b: number | undefined): boolean {
 }
 
 /**
- * True when `head` reads as the start of a raw stream: every complete record
- * in it has a valid op envelope, and a final partial record has a plausible
- * length and starts like an op.
+ * True when `head` reads as the start of a raw stream: a plausible first
+ * length prefix, and a first record with a valid op envelope (or, when it
+ * does not fit in `head`, one that starts like an op). What follows the
+ * first record is left to the reader, which names the record and byte of a
+ * bad length or envelope; refusing the whole input as unrecognised would not.
  */
 export function looksRaw(head: Uint8Array): boolean {
-  let pos = 0;
-  let records = 0;
-  while (pos + 8 <= head.length) {
-    const lo = (head[pos]! | (head[pos + 1]! << 8) | (head[pos + 2]! << 16) | (head[pos + 3]! << 24)) >>> 0;
-    const hi = (head[pos + 4]! | (head[pos + 5]! << 8) | (head[pos + 6]! << 16) | (head[pos + 7]! << 24)) >>> 0;
-    if (hi !== 0 || lo === 0 || lo > MAX_RECORD_BYTES) return false;
-    if (pos + 8 < head.length && !isSlotTag(head[pos + 8])) return false;
-    if (pos + 8 + lo > head.length) return true;
-    try {
-      peekOp(head.subarray(pos + 8, pos + 8 + lo));
-    } catch {
-      return false;
-    }
-    pos += 8 + lo;
-    records++;
+  if (head.length < 8) return false;
+  const lo = (head[0]! | (head[1]! << 8) | (head[2]! << 16) | (head[3]! << 24)) >>> 0;
+  const hi = (head[4]! | (head[5]! << 8) | (head[6]! << 16) | (head[7]! << 24)) >>> 0;
+  if (hi !== 0 || lo === 0 || lo > MAX_RECORD_BYTES) return false;
+  if (head.length > 8 && !isSlotTag(head[8])) return false;
+  if (8 + lo > head.length) return true;
+  try {
+    peekOp(head.subarray(8, 8 + lo));
+    return true;
+  } catch {
+    return false;
   }
-  return records > 0 ? pos === head.length || head.length - pos < 8 : false;
 }
 
 function looksJson(head: Uint8Array): boolean {

@@ -12,7 +12,8 @@ import { SNIFF_BYTES } from './limits.js';
 import { decodeNative, type NativeHeader } from './native.js';
 import { decodePachctl } from './pachctl.js';
 import { decodeRaw } from './raw.js';
-import type { OpRecord, RecordBatch, RecordStream } from './record.js';
+import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from './record.js';
+import type { OpVersion } from '../schema/registry.js';
 
 export interface OpenOptions {
   /** Framing to assume instead of detecting it; 'auto' detects. */
@@ -128,14 +129,33 @@ export async function openStream(input: AsyncIterable<Uint8Array>, opts: OpenOpt
     }
     return firstRecord;
   };
+  // One stream holds one op version, as pachd's restore insists: every record
+  // must fill the first record's slot. (A record whose envelope does not parse
+  // is left for the consumer to report.)
+  let version: OpVersion | undefined;
+  const sameVersion = (batch: RecordBatch): RecordBatch => {
+    for (const rec of batch) {
+      let env;
+      try {
+        env = envelopeOf(rec);
+      } catch {
+        continue;
+      }
+      if (version === undefined) version = env.version;
+      else if (env.version !== version) {
+        throw dataError('PACH_MIXED_VERSIONS', `record is an op${env.version.replace('.', '_')} ${env.kind}, but the stream's first record is op${version.replace('.', '_')}: one stream holds one op version`, { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined });
+      }
+    }
+    return batch;
+  };
   async function* records(): RecordStream {
     try {
-      for (const b of pulled) yield b;
+      for (const b of pulled) yield sameVersion(b);
       pulled.length = 0;
       while (!ended) {
         const r = await src.next();
         if (r.done) return;
-        yield r.value;
+        yield sameVersion(r.value);
       }
     } finally {
       if (!ended) await src.return?.();

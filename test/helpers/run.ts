@@ -43,13 +43,34 @@ export interface RunOptions {
 export function testEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TZ: 'UTC', NO_COLOR: '1', ...extra };
   delete env.CI;
+  // tap's process-info hook (`--import=…@tapjs/processinfo…`) is not for the tools under test.
+  const nodeOptions = (env.NODE_OPTIONS ?? '').split(/\s+/).filter((o) => o && !o.includes('@tapjs/')).join(' ');
+  if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
+  else delete env.NODE_OPTIONS;
   return env;
+}
+
+const ENV_BIN = ['/usr/bin/env', '/bin/env'].find((p) => fs.existsSync(p));
+
+/**
+ * The command that starts `node script …args` with `env`'s NODE_OPTIONS.
+ * Under tap, @tapjs/processinfo wraps child_process and puts its `--import`
+ * hook back into every child's NODE_OPTIONS (coverage is off, so nothing uses
+ * it), which more than doubles the CPU each spawned tool costs; env(1) sets
+ * NODE_OPTIONS after that wrapper has run, then execs node (same pid, so
+ * signals still reach it).
+ */
+export function nodeCommand(script: string, args: string[], env: NodeJS.ProcessEnv): [string, string[]] {
+  if (!ENV_BIN) return [process.execPath, [script, ...args]];
+  return [ENV_BIN, [`NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`, process.execPath, script, ...args]];
 }
 
 /** Runs a built tool with `args`, feeding `input` on stdin. */
 export function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [binPath(tool), ...args], { env: testEnv(opts.env), cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    const env = testEnv(opts.env);
+    const [cmd, argv] = nodeCommand(binPath(tool), args, env);
+    const child = spawn(cmd, argv, { env, cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
