@@ -88,7 +88,10 @@ export function runTool(tool: Tool, args: string[], opts: RunOptions = {}): Prom
 /** Runs a shell pipeline with bash (pipefail off; PIPESTATUS is echoed on stderr's last line if asked). */
 export function runShell(script: string, opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-c', script], { env: testEnv({ ...opts.env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` }), cwd: opts.cwd ?? ROOT });
+    const env = testEnv({ ...opts.env, PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}` });
+    // Through env(1), like runTool: the tools in the script start without tap's process-info hook.
+    const [cmd, args] = ENV_BIN ? [ENV_BIN, [`NODE_OPTIONS=${env.NODE_OPTIONS ?? ''}`, 'bash', '-c', script]] : ['bash', ['-c', script]];
+    const child = spawn(cmd, args, { env, cwd: opts.cwd ?? ROOT });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
