@@ -17,6 +17,7 @@ import zlib from 'node:zlib';
 import t from 'tap';
 import { decompress, resolveEngine, sniffCompression, type Compression, type DecompressEngine } from '../../lib/codec/decompress.js';
 import { PachError } from '../../lib/errors.js';
+import { prng } from '../helpers/hostile.js';
 
 const ZSTD_BIN = '/usr/bin/zstd';
 const HAVE_ZSTD = !process.env['TEST_NO_ZSTD'] && fs.existsSync(ZSTD_BIN);
@@ -29,19 +30,9 @@ const MiB = 1024 * KiB;
 
 // ------------------------------------------------------------ data
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomData(n: number, seed: number): Buffer {
-  const rng = mulberry32(seed);
+  const rng = prng(seed);
   const b = Buffer.alloc(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(rng() * 256);
   return b;
@@ -49,7 +40,7 @@ function randomData(n: number, seed: number): Buffer {
 
 /** NDJSON-ish text with hex hashes: zstd -3 makes it about 3.3× smaller. */
 function compressibleData(n: number, seed: number): Buffer {
-  const rng = mulberry32(seed);
+  const rng = prng(seed);
   const words = ['commit', 'branch', 'master', 'pipeline', 'edges', 'images', 'finished', 'started', 'provenance', 'datum'];
   const parts: string[] = [];
   let size = 0;

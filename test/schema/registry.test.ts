@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import protobuf from 'protobufjs';
 import snappy from 'snappy';
+import { FIXTURES } from '../helpers/run.js';
 import {
   OP_KINDS,
   OP_SLOTS,
@@ -27,18 +27,8 @@ import {
 } from '../../lib/schema/registry.js';
 
 /** The project root: tests run compiled from dist/test/schema/, so walk up to our package.json. */
-function findRepoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const pkg = path.join(dir, 'package.json');
-    if (fs.existsSync(pkg) && (JSON.parse(fs.readFileSync(pkg, 'utf8')) as { name?: string }).name === 'pach-migrate') return dir;
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error('test/schema: cannot find the pach-migrate repo root');
-    dir = up;
-  }
-}
 
-const fixturesDir = path.resolve(findRepoRoot(), '..', 'shared', 'fixtures');
+const fixturesDir = FIXTURES;
 
 t.test('the seven admin.Op slots, by field number', async (t) => {
   t.equal(OpType.fullName, '.admin.Op');
