@@ -8,7 +8,7 @@ import { NATIVE_MAGIC } from './native.js';
 import { SNAPPY_STREAM_ID } from './pachctl.js';
 import { MAX_RECORD_BYTES } from './limits.js';
 import { peekOp } from './record.js';
-import type { Compression } from './decompress.js';
+import { sniffCompression, type Compression } from './decompress.js';
 
 export const FRAMINGS = ['native', 'pachctl', 'raw', 'json'] as const;
 export type Framing = (typeof FRAMINGS)[number];
@@ -57,14 +57,12 @@ function looksJson(head: Uint8Array): boolean {
 
 /** Compressed input by magic; a gzip-looking prefix that parses as raw and not as gzip is raw. */
 export function sniffCompressed(head: Uint8Array): Compression | undefined {
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  if (head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) {
-    // `1F 8B 08 00 00 00 00 00` is also the length prefix of a 559,903-byte
-    // record; decode the head both ways and keep what parses.
-    if (!looksRaw(head)) return 'gzip';
-    return gzipHeadParses(head) && !isSlotTag(head[8]) ? 'gzip' : undefined;
-  }
-  return undefined;
+  const kind = sniffCompression(head);
+  if (kind !== 'gzip' || !looksRaw(head)) return kind;
+  // `1F 8B 08 00 00 00 00 00` is also the length prefix of a 559,903-byte
+  // record: decode the head both ways and keep what parses. A raw record
+  // starts with an op slot tag; gzip's ninth byte (XFL) never is one.
+  return gzipHeadParses(head) && !isSlotTag(head[8]) ? 'gzip' : undefined;
 }
 
 function gzipHeadParses(head: Uint8Array): boolean {

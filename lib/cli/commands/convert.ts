@@ -6,7 +6,7 @@
 import type { Argv } from 'yargs';
 import { type Framing } from '../../codec/detect.js';
 import { encodeJson } from '../../codec/json.js';
-import { encodeNative, type HistoryEntry, type NativeHeader, type StreamTrailer } from '../../codec/native.js';
+import { encodeNative, type HistoryEntry, type NativeHeader } from '../../codec/native.js';
 import { encodePachctl } from '../../codec/pachctl.js';
 import { encodeRaw } from '../../codec/raw.js';
 import { openStream } from '../../codec/read.js';
@@ -34,10 +34,10 @@ async function* counted(records: RecordStream, ctx: RunContext): RecordStream {
   }
 }
 
-function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, onTrailer: (t: StreamTrailer) => void, ctx: RunContext): AsyncIterable<Uint8Array> {
+function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext): AsyncIterable<Uint8Array> {
   switch (to) {
     case 'native':
-      return encodeNative(records, header, onTrailer);
+      return encodeNative(records, header);
     case 'pachctl':
       return encodePachctl(records);
     case 'raw':
@@ -45,7 +45,6 @@ function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, on
     case 'json':
       return encodeJson(records, {
         header,
-        onTrailer,
         onUnknown: (rec, fields) =>
           ctx.log.warn(`record ${rec.index}: ${fields.map((f) => `${f.path} field #${f.field}`).join(', ')} not in the schema; the JSON view cannot carry it (binary framings keep it)`),
       });
@@ -99,12 +98,10 @@ export const convertCommand: Command<ConvertArgs> = {
         source: inHeader?.source ?? null,
         history: [...(inHeader?.history ?? []), entry],
       };
-      let trailer: StreamTrailer | undefined;
-      for await (const chunk of encoderFor(args.to, counted(opened.records, ctx), header, (t) => (trailer = t), ctx)) {
+      for await (const chunk of encoderFor(args.to, counted(opened.records, ctx), header, ctx)) {
         await sink.write(chunk);
       }
       await sink.close();
-      void trailer;
     } catch (err) {
       if (err instanceof PachError && err.exit === 'DATA') err.input = name;
       throw err;
