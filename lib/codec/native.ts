@@ -211,11 +211,10 @@ export class NativeParser {
     if (trailer.records !== this.tally.records || trailer.record_bytes !== this.tally.recordBytes) {
       throw dataError('PACH_BAD_TRAILER', `trailer says ${trailer.records} records (${trailer.record_bytes} bytes), stream has ${this.tally.records} (${this.tally.recordBytes} bytes)`, where);
     }
-    for (const [kind, n] of Object.entries({ ...trailer.counts, ...this.tally.counts })) {
+    for (const kind of new Set([...Object.keys(trailer.counts ?? {}), ...Object.keys(this.tally.counts)])) {
       if ((trailer.counts?.[kind] ?? 0) !== (this.tally.counts[kind] ?? 0)) {
         throw dataError('PACH_BAD_TRAILER', `trailer counts ${trailer.counts?.[kind] ?? 0} ${kind} ops, stream has ${this.tally.counts[kind] ?? 0}`, where);
       }
-      void n;
     }
     this.trailer = trailer;
   }

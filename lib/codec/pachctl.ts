@@ -24,7 +24,6 @@ export const SNAPPY_STREAM_ID = Uint8Array.from([0xff, 0x06, 0x00, 0x00, 0x73, 0
 const MAX_CHUNK_DATA = 65536;
 const CHUNK_COMPRESSED = 0x00;
 const CHUNK_UNCOMPRESSED = 0x01;
-const CHUNK_PADDING = 0xfe;
 const CHUNK_STREAM_ID = 0xff;
 
 /** The CRC the framing format stores: CRC-32C, rotated and offset ("masked"). */
@@ -89,8 +88,7 @@ export class SnappyUnframer {
       } else if (type >= 0x02 && type <= 0x7f) {
         throw dataError('PACH_BAD_SNAPPY', `reserved unskippable Snappy chunk type 0x${type.toString(16)}`, { offset: at });
       }
-      // 0x80–0xfd (reserved skippable) and 0xfe (padding) are skipped.
-      void CHUNK_PADDING;
+      // 0x80–0xfd (reserved skippable) and 0xfe (padding) are skipped, as the framing format says.
     }
   }
 
