@@ -11,7 +11,7 @@
  */
 import { dataError, type Where } from '../errors.js';
 import { OP_SLOTS, type OpVersion } from '../schema/registry.js';
-import { varintAt, varintEnd } from './varint.js';
+import { varintAt, varintEnd, varintSize, writeVarint } from './varint.js';
 
 export interface OpRecord {
   /** The serialized admin.Op. May be a view into a larger input chunk: copy it to keep it long. */
@@ -114,4 +114,27 @@ export function peekOp(bytes: Uint8Array, where: Where = {}): OpEnvelope {
     payloadEnd = pos = varintEnd + klen;
   }
   return { slotField, version: slot.version, kind: kind!, payloadStart, payloadEnd };
+}
+
+/** Field number of each kind inside every `Op1_x` (the same in all slots). */
+const KIND_FIELDS = new Map<string, number>();
+for (const s of SLOT_KINDS) s?.kinds.forEach((k, i) => { if (k) KIND_FIELDS.set(k, i); });
+
+/**
+ * A serialized admin.Op holding `payload[start, end)` as op kind `kind` in
+ * the slot with field number `slotField`: the envelope `peekOp` reads.
+ */
+export function wrapPayload(slotField: number, kind: string, payload: Uint8Array, start = 0, end = payload.length): Uint8Array {
+  const kindField = KIND_FIELDS.get(kind);
+  if (kindField === undefined || !SLOT_KINDS[slotField]) throw new RangeError(`no op kind ${kind} in slot #${slotField}`);
+  const len = end - start;
+  const kindTag = kindField * 8 + 2;
+  const inner = varintSize(kindTag) + varintSize(len) + len;
+  const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
+  let p = writeVarint(out, 0, slotField * 8 + 2);
+  p = writeVarint(out, p, inner);
+  p = writeVarint(out, p, kindTag);
+  p = writeVarint(out, p, len);
+  out.set(payload.subarray(start, end), p);
+  return out;
 }

@@ -1,8 +1,11 @@
 /**
- * pach-convert: any framing in, any framing out. Records keep their bytes
- * and their op version; the native header records where the stream came
- * from and appends this run to its history.
+ * pach-convert: any framing in, any framing out, and with --to-version any
+ * op version out (lib/ops/ladder.ts), with a loss report of everything the
+ * target version cannot hold. Records the conversion does not touch keep
+ * their bytes; the native header records where the stream came from and
+ * appends this run to its history.
  */
+import fs from 'node:fs';
 import type { Argv } from 'yargs';
 import { type Framing } from '../../codec/detect.js';
 import { encodeJson } from '../../codec/json.js';
@@ -11,27 +14,60 @@ import { encodePachctl } from '../../codec/pachctl.js';
 import { encodeRaw } from '../../codec/raw.js';
 import { openStream } from '../../codec/read.js';
 import { envelopeOf, type RecordStream } from '../../codec/record.js';
-import { PachError } from '../../errors.js';
+import { PachError, usageError } from '../../errors.js';
+import { convertOpVersion, type LadderStats } from '../../ops/ladder.js';
+import { LossLedger, type LossReport } from '../../ops/loss.js';
+import { OP_VERSIONS, type OpVersion } from '../../schema/registry.js';
 import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
 import { startProgress } from '../progress.js';
 import type { CommonArgs, Command, RunContext } from '../run.js';
 import { checkTerminal, inputOptions, outputOptions, type InputArgs, type OutputArgs } from '../stream-options.js';
 import { SUITE_VERSION } from '../version.js';
 
-type ConvertArgs = InputArgs & OutputArgs;
+interface VersionArgs {
+  toVersion?: string;
+  strict: boolean;
+  report?: string;
+}
 
-/** Counts records and kinds going past, for the summary and progress. */
-async function* counted(records: RecordStream, ctx: RunContext): RecordStream {
+type ConvertArgs = InputArgs & OutputArgs & VersionArgs;
+
+/** `--to-version` as an op version; 1.6 is named because its dumps use the 1.7 format. */
+function parseOpVersion(text: string): OpVersion {
+  const v = text.replace(/^v/, '');
+  if ((OP_VERSIONS as readonly string[]).includes(v)) return v as OpVersion;
+  if (/^1\.6(\.|$)/.test(v)) throw usageError(`--to-version ${text}: pachd 1.6 reads and writes 1.7 ops; use --to-version 1.7`);
+  if (/^1\.11\.[1-9]/.test(v)) throw usageError(`--to-version ${text}: pachd 1.11.1 and later read and write 1.12 ops; use --to-version 1.12`);
+  const minor = /^(1\.\d+)\.\d+$/.exec(v)?.[1];
+  if (minor && (OP_VERSIONS as readonly string[]).includes(minor)) throw usageError(`--to-version ${text}: give the op version, ${minor}`);
+  throw usageError(`--to-version ${text}: not an op version (${OP_VERSIONS.join(', ')})`);
+}
+
+/** Counts records going in, for the summary and progress. */
+async function* countedIn(records: RecordStream, ctx: RunContext): RecordStream {
+  for await (const batch of records) {
+    ctx.stats.records_in += batch.length;
+    yield batch;
+  }
+}
+
+/** Counts records and kinds going out. */
+async function* countedOut(records: RecordStream, ctx: RunContext): RecordStream {
   const counts = ctx.stats.counts;
   for await (const batch of records) {
     for (const rec of batch) {
       const kind = envelopeOf(rec).kind;
       counts[kind] = (counts[kind] ?? 0) + 1;
     }
-    ctx.stats.records_in += batch.length;
     ctx.stats.records_out += batch.length;
     yield batch;
   }
+}
+
+function writeReport(target: string, report: LossReport): void {
+  const text = JSON.stringify(report, null, 2) + '\n';
+  if (target === '-') process.stderr.write(text);
+  else fs.writeFileSync(target, text);
 }
 
 function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext): AsyncIterable<Uint8Array> {
@@ -53,13 +89,18 @@ function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ct
 
 export const convertCommand: Command<ConvertArgs> = {
   name: 'pach-convert',
-  summary: 'change the framing of a Pachyderm backup stream',
+  summary: 'change the framing or op version of a Pachyderm backup stream',
   synopsis: '[options] [FILE|-]',
   description: [
     'Reads a stream in any framing (native, pachctl, raw, json; zstd- or gzip-compressed)',
     'from FILE or stdin and writes it in the framing --to names. Records pass through byte',
     'for byte; the native header keeps where the stream came from and adds this run to its',
     'history.',
+    '',
+    '--to-version moves every op to another op version (1.7 … 1.13, up or down), hop by hop.',
+    'Whatever the target version cannot hold (and any field the source schema does not know)',
+    'is counted in a loss report: on stderr, as JSON with --report, fatal with --strict.',
+    'pachd 1.6 dumps are read as 1.7 ops; pachd 1.11.1+ writes 1.12 ops.',
     '',
     'Native streams end with a trailer (counts, SHA-256): any cut or flipped byte is caught.',
     'pachctl streams have no end marker: one cut exactly at a record boundary cannot be told',
@@ -70,14 +111,24 @@ export const convertCommand: Command<ConvertArgs> = {
     ['pach-convert --to json backup.native | jq -c \'select(.kind == "repo")\'', 'read the repos of a backup'],
     ['zstd -dc backup.zst | pach-convert --to pachctl -o restore.bin', 'back to what pachctl restore reads'],
     ['pach-convert --from json --to native edited.ndjson -o fixed.native', 'turn an edited JSON view back into a stream'],
+    ['pach-convert --to-version 1.13 --strict backup-1.7.pachctl -o backup-1.13.native', 'migrate a 1.7 backup to 1.13, refusing any loss'],
+    ['pach-convert --to-version 1.9 --report loss.json backup.native > old.native', 'downgrade, with the loss report as JSON'],
   ],
   options: (y: Argv<CommonArgs>) =>
-    outputOptions(inputOptions(y)) as unknown as Argv<ConvertArgs>,
+    outputOptions(inputOptions(y))
+      .option('to-version', { type: 'string', requiresArg: true, describe: `op version of the output: ${OP_VERSIONS.join(', ')} (default: keep the input's)` })
+      .option('strict', { type: 'boolean', default: false, describe: 'any loss (a field the target cannot hold, an unknown field) is a data error, exit 65' })
+      .option('report', { type: 'string', requiresArg: true, describe: 'write the loss report as JSON to FILE (- for stderr), also when nothing was lost' }) as unknown as Argv<ConvertArgs>,
 
   async run(args, ctx) {
     const operand = args._.length ? String(args._[0]) : undefined;
     if (args._.length > 1) throw new PachError('PACH_USAGE', `one input at most, got ${args._.length}`, 'USAGE');
     const name = inputName(operand);
+    const toVersion = args.toVersion === undefined ? undefined : parseOpVersion(args.toVersion);
+    if ((args.strict || args.report) && !toVersion) throw usageError('--strict and --report go with --to-version');
+    const ledger = new LossLedger();
+    const ladder: LadderStats = { carried: 0, reencoded: 0, dropped: 0 };
+    let fromVersion: OpVersion | null = null;
     const counter: ByteCounter = { bytes: 0 };
     const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
     ctx.onAbort(() => sink.abort());
@@ -93,19 +144,37 @@ export const convertCommand: Command<ConvertArgs> = {
       const header: NativeHeader = {
         format: 'pach-migrate',
         format_version: 1,
-        op_version: first ? envelopeOf(first).version : (inHeader?.op_version ?? null),
+        op_version: toVersion ?? (first ? envelopeOf(first).version : (inHeader?.op_version ?? null)),
         created: inHeader?.created ?? now,
         source: inHeader?.source ?? null,
         history: [...(inHeader?.history ?? []), entry],
       };
-      for await (const chunk of encoderFor(args.to, counted(opened.records, ctx), header, ctx)) {
+      fromVersion = first ? envelopeOf(first).version : ((inHeader?.op_version as OpVersion | null | undefined) ?? null);
+      let records = countedIn(opened.records, ctx);
+      if (toVersion) records = convertOpVersion(records, { to: toVersion, ledger, strict: args.strict }, ladder);
+      for await (const chunk of encoderFor(args.to, countedOut(records, ctx), header, ctx)) {
         await sink.write(chunk);
       }
       await sink.close();
+      if (toVersion) {
+        ctx.log.info(`${name}: ${fromVersion ?? 'empty'} → ${toVersion}: ${ladder.carried} records carried as they were, ${ladder.reencoded} re-encoded, ${ladder.dropped} dropped`);
+        if (ledger.empty) ctx.log.info(`${name}: nothing lost on the way to ${toVersion}`);
+        else for (const line of ledger.summaryLines(toVersion)) ctx.log.warn(line);
+      }
     } catch (err) {
       if (err instanceof PachError && err.exit === 'DATA') err.input = name;
       throw err;
     } finally {
+      if (toVersion && args.report) {
+        writeReport(args.report, {
+          from: fromVersion,
+          to: toVersion,
+          records_in: ctx.stats.records_in,
+          records_out: ctx.stats.records_out,
+          records_with_loss: ledger.recordsWithLoss,
+          losses: ledger.entries(),
+        });
+      }
       stopProgress();
       ctx.stats.bytes_in = counter.bytes;
       ctx.stats.bytes_out = sink.bytes;

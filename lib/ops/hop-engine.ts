@@ -1,0 +1,352 @@
+/**
+ * Runs one direction of one hop. From the hop's table it compiles, per op
+ * kind, two things:
+ *
+ * - a converter: decoded source message → plain object for the target type,
+ *   field by field as the table says (kept and renamed fields copied, sub-
+ *   messages converted, dropped fields counted as loss, moves delegated to
+ *   the table's function). Messages that are the same in both versions are
+ *   passed through as they are.
+ * - a scan plan: the byte-level question "does this record use only fields
+ *   that keep their number and meaning?". When every hop of a ladder says
+ *   yes, the payload's bytes are carried over unchanged and only the op
+ *   envelope is rewritten; object and block data are never decoded.
+ *
+ * A table that leaves a field of a reachable message without a rule, or
+ * calls a field kept when the target's field differs, makes compilation
+ * throw: the engine never drops a field it was not told about.
+ */
+import protobuf from 'protobufjs';
+import { payloadType, type OpKind } from '../schema/registry.js';
+import { varintAt, varintEnd } from '../codec/varint.js';
+import { baseName, hopLabel, type DirectionRules, type FieldRule, type MessageRules, type MoveContext, type Msg } from './mapping.js';
+
+/** Converts one decoded message; `path` names it in loss reports. */
+export type Converter = (v: Msg, path: string, cx: MoveContext) => Msg;
+
+const IDENTITY: Converter = (v) => v;
+
+const COPY = 0;
+const MESSAGE = 1;
+const ENUM = 2;
+const DROP = 3;
+const MOVE = 4;
+
+interface Step {
+  name: string;
+  to: string;
+  op: number;
+  repeated: boolean;
+  map: boolean;
+  sub?: Converter;
+  /** For ENUM: the values the target's enum has, and its name. */
+  allowed?: ReadonlySet<number>;
+  enumName?: string;
+  reason?: string;
+}
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+const FIXED64 = new Set(['fixed64', 'sfixed64', 'double']);
+const FIXED32 = new Set(['fixed32', 'sfixed32', 'float']);
+
+/** What the byte-level scan does with one field number. */
+interface ScanAction {
+  wire: number;
+  packable: boolean;
+  /** Recurse into the sub-message with this plan. */
+  plan?: ScanPlan;
+  /** An enum whose target lacks some source values: only these values pass. */
+  allowed?: ReadonlySet<number>;
+}
+
+/** Field number → action; a missing number (unknown, dropped, moved, renumbered) sends the record to the slow path. */
+export type ScanPlan = Array<ScanAction | undefined>;
+
+/** Per op kind: the target payload type (undefined: the target has no such kind), converter and scan plan. */
+export interface KindPlan {
+  kind: OpKind;
+  source: protobuf.Type;
+  target: protobuf.Type | undefined;
+  /** Why the op leaves the stream, when `target` is undefined. */
+  dropReason?: string;
+  convert: Converter;
+  scan: ScanPlan | undefined;
+}
+
+function wireOf(f: protobuf.Field): number {
+  if (f instanceof protobuf.MapField || f.resolvedType instanceof protobuf.Type) return WIRE_LEN;
+  if (f.resolvedType instanceof protobuf.Enum) return WIRE_VARINT;
+  if (FIXED64.has(f.type)) return WIRE_FIXED64;
+  if (FIXED32.has(f.type)) return WIRE_FIXED32;
+  if (f.type === 'string' || f.type === 'bytes') return WIRE_LEN;
+  return WIRE_VARINT;
+}
+
+function hasOwn(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** True when a decoded field value is set in the proto3 sense protobufjs encodes. */
+function isSet(v: unknown, step: Step): boolean {
+  if (v === null || v === undefined) return false;
+  if (step.repeated) return (v as unknown[]).length > 0;
+  if (step.map) {
+    for (const _ in v as object) return true;
+    return false;
+  }
+  return true;
+}
+
+export class DirectionEngine {
+  readonly rules: DirectionRules;
+  readonly label: string;
+  private readonly converters = new Map<protobuf.Type, { fn: Converter }>();
+  private readonly identities = new Map<protobuf.Type, boolean>();
+  private readonly scans = new Map<protobuf.Type, ScanPlan>();
+  private readonly kinds = new Map<string, KindPlan | undefined>();
+
+  constructor(rules: DirectionRules) {
+    this.rules = rules;
+    this.label = hopLabel(rules);
+  }
+
+  /** The rule for `field` of source message `type` (throws when the table has none). */
+  ruleFor(type: protobuf.Type, field: protobuf.Field): FieldRule {
+    const name = baseName(type);
+    if (this.rules.same.includes(name)) return 'kept';
+    const rule = this.messageRules(type).fields[field.name];
+    if (!rule) throw new Error(`lib/ops ${this.label}: no rule for ${name}.${field.name}`);
+    return rule;
+  }
+
+  private messageRules(type: protobuf.Type): MessageRules {
+    const name = baseName(type);
+    const m = this.rules.messages[name];
+    if (!m) throw new Error(`lib/ops ${this.label}: ${name} is neither listed as same nor given rules`);
+    return m;
+  }
+
+  /** The target field a kept or renamed source field lands in, checked for compatibility. */
+  targetField(src: protobuf.Type, dst: protobuf.Type, field: protobuf.Field, rule: FieldRule): protobuf.Field {
+    const toName = rule === 'kept' ? field.name : (rule as { renamed: string }).renamed;
+    const g = dst.fields[toName];
+    const where = `${this.label}: ${baseName(src)}.${field.name}`;
+    if (!g) throw new Error(`lib/ops ${where} is ${rule === 'kept' ? 'kept' : `renamed to ${toName}`} but ${baseName(dst)} has no field ${toName}`);
+    field.resolve();
+    g.resolve();
+    if (rule === 'kept' && g.id !== field.id) throw new Error(`lib/ops ${where} is kept but its number changes (${field.id} → ${g.id})`);
+    if (field.repeated !== g.repeated || (field instanceof protobuf.MapField) !== (g instanceof protobuf.MapField)) {
+      throw new Error(`lib/ops ${where}: label differs in ${baseName(dst)}.${toName}`);
+    }
+    const a = field.resolvedType;
+    const b = g.resolvedType;
+    if (a instanceof protobuf.Type) {
+      const expect = this.rules.messages[baseName(a)]?.to ?? baseName(a);
+      if (!(b instanceof protobuf.Type) || baseName(b) !== expect) throw new Error(`lib/ops ${where}: ${baseName(a)} lands in ${b ? baseName(b) : g.type}, expected ${expect}`);
+    } else if (a instanceof protobuf.Enum) {
+      if (!(b instanceof protobuf.Enum) || baseName(b) !== baseName(a)) throw new Error(`lib/ops ${where}: enum ${baseName(a)} lands in ${g.type}`);
+    } else if (field.type !== g.type) {
+      throw new Error(`lib/ops ${where}: ${field.type} lands in ${g.type}`);
+    }
+    return g;
+  }
+
+  /** Source enum values the target enum lacks, or undefined when it has them all. */
+  private missingEnumValues(a: protobuf.Enum, b: protobuf.Enum): ReadonlySet<number> | undefined {
+    const have = new Set(Object.values(b.values));
+    return Object.values(a.values).some((v) => !have.has(v)) ? have : undefined;
+  }
+
+  /** Whether `src` → `dst` changes nothing at all (so decoded objects pass as they are). */
+  isIdentity(src: protobuf.Type, dst: protobuf.Type): boolean {
+    const known = this.identities.get(src);
+    if (known !== undefined) return known;
+    this.identities.set(src, true); // assumed while recursing (Input contains Input)
+    let same = this.rules.same.includes(baseName(src)) && baseName(src) === baseName(dst);
+    if (same) {
+      for (const f of src.fieldsArray) {
+        const g = this.targetField(src, dst, f, 'kept');
+        const a = f.resolvedType;
+        const b = g.resolvedType;
+        if (a instanceof protobuf.Type && b instanceof protobuf.Type && !this.isIdentity(a, b)) same = false;
+        if (a instanceof protobuf.Enum && b instanceof protobuf.Enum && this.missingEnumValues(a, b)) same = false;
+      }
+    }
+    this.identities.set(src, same);
+    return same;
+  }
+
+  /** The compiled converter from `src` to `dst`. */
+  converter(src: protobuf.Type, dst: protobuf.Type): Converter {
+    if (this.isIdentity(src, dst)) return IDENTITY;
+    const cached = this.converters.get(src);
+    if (cached) return (v, p, cx) => cached.fn(v, p, cx);
+    const entry = { fn: IDENTITY };
+    this.converters.set(src, entry);
+    const rules = this.rules.same.includes(baseName(src)) ? undefined : this.messageRules(src);
+    const steps: Step[] = [];
+    for (const f of src.fieldsArray.slice().sort((x, y) => x.id - y.id)) {
+      f.resolve();
+      const rule = this.ruleFor(src, f);
+      const step: Step = { name: f.name, to: f.name, op: COPY, repeated: f.repeated, map: f instanceof protobuf.MapField };
+      if (rule !== 'kept' && 'dropped' in rule) {
+        step.op = DROP;
+        step.reason = rule.dropped;
+      } else if (rule !== 'kept' && 'moved' in rule) {
+        step.op = MOVE;
+      } else {
+        const g = this.targetField(src, dst, f, rule);
+        step.to = g.name;
+        const a = f.resolvedType;
+        const b = g.resolvedType;
+        if (a instanceof protobuf.Type && b instanceof protobuf.Type) {
+          if (step.map) throw new Error(`lib/ops ${this.label}: maps of messages are not supported (${baseName(src)}.${f.name})`);
+          const sub = this.converter(a, b);
+          if (sub !== IDENTITY) {
+            step.op = MESSAGE;
+            step.sub = sub;
+          }
+        } else if (a instanceof protobuf.Enum && b instanceof protobuf.Enum) {
+          const allowed = this.missingEnumValues(a, b);
+          if (allowed) {
+            step.op = ENUM;
+            step.allowed = allowed;
+            step.enumName = `${this.rules.to}'s ${baseName(b)}`;
+          }
+        }
+      }
+      steps.push(step);
+    }
+    const move = rules?.move;
+    entry.fn = (v, path, cx) => {
+      const out: Msg = {};
+      for (const s of steps) {
+        if (!hasOwn(v, s.name)) continue;
+        const x = v[s.name];
+        if (!isSet(x, s)) continue;
+        switch (s.op) {
+          case COPY:
+            out[s.to] = x;
+            break;
+          case MESSAGE: {
+            const p = `${path}.${s.name}`;
+            out[s.to] = s.repeated ? (x as Msg[]).map((e) => s.sub!(e, p, cx)) : s.sub!(x as Msg, p, cx);
+            break;
+          }
+          case ENUM:
+            for (const n of s.repeated ? (x as number[]) : [x as number]) {
+              if (!s.allowed!.has(n)) cx.lose(`${path}.${s.name}`, `value ${n} is not in ${s.enumName}; kept as a number`);
+            }
+            out[s.to] = x;
+            break;
+          case DROP:
+            cx.lose(`${path}.${s.name}`, s.reason!);
+            break;
+          // MOVE: left to the move function
+        }
+      }
+      if (move) move(v, out, cx, path);
+      return out;
+    };
+    return entry.fn;
+  }
+
+  /** The byte-level plan for `src` (see ScanPlan). */
+  scanPlan(src: protobuf.Type, dst: protobuf.Type): ScanPlan {
+    const cached = this.scans.get(src);
+    if (cached) return cached;
+    const plan: ScanPlan = [];
+    this.scans.set(src, plan);
+    for (const f of src.fieldsArray) {
+      f.resolve();
+      const rule = this.ruleFor(src, f);
+      if (rule !== 'kept' && !('renamed' in rule)) continue;
+      const g = this.targetField(src, dst, f, rule);
+      if (g.id !== f.id) continue;
+      const wire = wireOf(f);
+      const action: ScanAction = { wire, packable: f.repeated && wire !== WIRE_LEN };
+      const a = f.resolvedType;
+      const b = g.resolvedType;
+      if (a instanceof protobuf.Type && b instanceof protobuf.Type && !this.isIdentity(a, b)) action.plan = this.scanPlan(a, b);
+      if (a instanceof protobuf.Enum && b instanceof protobuf.Enum) action.allowed = this.missingEnumValues(a, b);
+      plan[f.id] = action;
+    }
+    return plan;
+  }
+
+  /** Everything needed to move ops of `kind` through this direction (cached). */
+  kindPlan(kind: OpKind): KindPlan | undefined {
+    if (this.kinds.has(kind)) return this.kinds.get(kind);
+    const source = payloadType(this.rules.from, kind);
+    let plan: KindPlan | undefined;
+    if (source) {
+      const target = payloadType(this.rules.to, kind);
+      if (!target) {
+        const why = this.rules.droppedKinds?.[kind];
+        if (!why) throw new Error(`lib/ops ${this.label}: ${this.rules.to} has no ${kind} op and the table does not drop it`);
+        plan = { kind, source, target, dropReason: why, convert: IDENTITY, scan: undefined };
+      } else {
+        plan = { kind, source, target, convert: this.converter(source, target), scan: this.scanPlan(source, target) };
+      }
+    }
+    this.kinds.set(kind, plan);
+    return plan;
+  }
+}
+
+/**
+ * Whether `buf[pos, end)` uses only fields `plan` carries unchanged (with
+ * the wire types the schema gives them). Anything else, including bytes that
+ * do not parse, answers false and leaves the record to the slow path, which
+ * decodes it and reports what is wrong.
+ */
+export function scanCarries(plan: ScanPlan, buf: Uint8Array, pos: number, end: number): boolean {
+  while (pos < end) {
+    const tag = varintAt(buf, pos, end);
+    if (tag < 0) return false;
+    const a = plan[Math.floor(tag / 8)];
+    if (!a) return false;
+    const wt = tag & 7;
+    if (wt !== a.wire && !(a.packable && wt === WIRE_LEN)) return false;
+    pos = varintEnd;
+    switch (wt) {
+      case WIRE_VARINT: {
+        const v = varintAt(buf, pos, end);
+        if (v < 0 || (a.allowed && !a.allowed.has(v))) return false;
+        pos = varintEnd;
+        break;
+      }
+      case WIRE_FIXED64:
+        pos += 8;
+        break;
+      case WIRE_FIXED32:
+        pos += 4;
+        break;
+      case WIRE_LEN: {
+        const len = varintAt(buf, pos, end);
+        if (len < 0) return false;
+        const start = varintEnd;
+        const stop = start + len;
+        if (stop > end) return false;
+        if (a.plan && !scanCarries(a.plan, buf, start, stop)) return false;
+        if (a.allowed) {
+          // A packed repeated enum: every value must exist in the target.
+          let p = start;
+          while (p < stop) {
+            const v = varintAt(buf, p, stop);
+            if (v < 0 || !a.allowed.has(v)) return false;
+            p = varintEnd;
+          }
+        }
+        pos = stop;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return pos === end;
+}

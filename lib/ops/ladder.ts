@@ -1,0 +1,187 @@
+/**
+ * The ladder: composes hops to move a stream from its op version to any
+ * other, 1.7 → 1.8 → … → 1.13 and back down, one hop module at a time.
+ *
+ * Per record: when every hop carries the record's fields unchanged (the
+ * byte-level scan of hop-engine.ts), only the op envelope is rewritten and
+ * the payload bytes are copied as they are: object and block data are never
+ * decoded. Otherwise the payload is decoded once in the source version,
+ * passed through each hop's converter, and encoded once in the target
+ * version. Ops whose kind the target lacks leave the stream. Everything a
+ * hop cannot carry, and every field the source schema does not know, goes
+ * to the loss ledger; with `strict` the first one is a data error instead.
+ */
+import { checkMessage, WireError, type UnknownField } from '../codec/wire-check.js';
+import { envelopeOf, wrapPayload, type OpEnvelope, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
+import { dataError } from '../errors.js';
+import { OP_VERSIONS, payloadType, slotByVersion, type OpKind, type OpVersion } from '../schema/registry.js';
+import { hop1_7 } from './convert/1_7-to-1_8.js';
+import { hop1_8 } from './convert/1_8-to-1_9.js';
+import { hop1_9 } from './convert/1_9-to-1_10.js';
+import { hop1_10 } from './convert/1_10-to-1_11.js';
+import { hop1_11 } from './convert/1_11-to-1_12.js';
+import { hop1_12 } from './convert/1_12-to-1_13.js';
+import { DirectionEngine, scanCarries } from './hop-engine.js';
+import { loseOrThrow, type LossPolicy } from './loss.js';
+import type { Hop, Msg } from './mapping.js';
+import { treesDown, treesUp } from './trees.js';
+
+/** The hops in version order: HOPS[i] joins OP_VERSIONS[i] and OP_VERSIONS[i + 1]. */
+export const HOPS: readonly Hop[] = [hop1_7, hop1_8, hop1_9, hop1_10, hop1_11, hop1_12];
+
+for (const [i, hop] of HOPS.entries()) {
+  const [a, b] = [OP_VERSIONS[i], OP_VERSIONS[i + 1]];
+  if (hop.up.from !== a || hop.up.to !== b || hop.down.from !== b || hop.down.to !== a) {
+    throw new Error(`lib/ops: hop ${i} is ${hop.up.from}→${hop.up.to} / ${hop.down.from}→${hop.down.to}, expected ${a}↔${b}`);
+  }
+}
+
+const ENGINES = new Map<string, DirectionEngine>();
+
+function engine(hop: Hop, dir: 'up' | 'down'): DirectionEngine {
+  const key = `${hop.up.from}${dir}`;
+  let e = ENGINES.get(key);
+  if (!e) ENGINES.set(key, (e = new DirectionEngine(hop[dir])));
+  return e;
+}
+
+/** The hop directions from one version to another, in the order they apply (empty when equal). */
+export function ladder(from: OpVersion, to: OpVersion): DirectionEngine[] {
+  const i = OP_VERSIONS.indexOf(from);
+  const j = OP_VERSIONS.indexOf(to);
+  const steps: DirectionEngine[] = [];
+  if (i < j) for (let k = i; k < j; k++) steps.push(engine(HOPS[k]!, 'up'));
+  else for (let k = i - 1; k >= j; k--) steps.push(engine(HOPS[k]!, 'down'));
+  return steps;
+}
+
+/** Fields a pachd 1.6 dump carries in its `Op1_7` ops that 1.7 dropped from the schema. */
+function unknownReason(version: OpVersion, u: UnknownField): string {
+  if (version === '1.7' && u.path === 'repo' && u.field === 2) {
+    return 'pachd 1.6 repo provenance (CreateRepoRequest #2): 1.7 and later derive provenance from branches';
+  }
+  if (version === '1.7' && u.path.endsWith('.atom') && u.field === 7) {
+    return 'pachd 1.6 atom input from_commit (AtomInput #7): not in 1.7 and later';
+  }
+  return `unknown field #${u.field} (wire type ${u.wireType}): not in the ${version} schema, so it cannot be decoded or carried`;
+}
+
+/** Counts of how records went, for `-v` and benchmarks. */
+export interface LadderStats {
+  /** Records whose payload bytes were carried over unchanged. */
+  carried: number;
+  /** Records decoded and re-encoded. */
+  reencoded: number;
+  /** Records that left the stream (their kind does not exist in the target). */
+  dropped: number;
+}
+
+/**
+ * Moves every record of `records` to op version `opts.to`. The stream must
+ * hold one op version (the reader enforces it). Tree objects and commits are
+ * rewritten between the 1.7 and 1.8 tree formats when the ladder crosses
+ * that hop (trees.ts).
+ */
+export function convertOpVersion(records: RecordStream, opts: LossPolicy, stats?: LadderStats): RecordStream {
+  const s = stats ?? { carried: 0, reencoded: 0, dropped: 0 };
+  return withTrees(records, opts, (input) => ladderStage(input, opts, s));
+}
+
+/** Runs the 1.7 tree rewrite before an upward crossing of 1.7→1.8, or after a downward one. */
+function withTrees(records: RecordStream, opts: LossPolicy, stage: (r: RecordStream) => RecordStream): RecordStream {
+  return (async function* () {
+    const it = records[Symbol.asyncIterator]();
+    // The first non-empty batch tells the stream's version, and so the direction.
+    const held: RecordBatch[] = [];
+    let from: OpVersion | undefined;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) break;
+      held.push(r.value);
+      if (r.value.length) {
+        from = envelopeOf(r.value[0]!).version;
+        break;
+      }
+    }
+    const rest: RecordStream = {
+      async *[Symbol.asyncIterator]() {
+        yield* held;
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return;
+          yield r.value;
+        }
+      },
+    };
+    if (from === undefined || from === opts.to) {
+      yield* rest;
+    } else if (from === '1.7') {
+      yield* stage(treesUp(rest, opts));
+    } else if (opts.to === '1.7') {
+      yield* treesDown(stage(rest), opts);
+    } else {
+      yield* stage(rest);
+    }
+  })();
+}
+
+async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: LadderStats): RecordStream {
+  const target = slotByVersion(opts.to);
+  let from: OpVersion | undefined;
+  let steps: DirectionEngine[] = [];
+  for await (const batch of records) {
+    const out: RecordBatch = [];
+    for (const rec of batch) {
+      const env = envelopeOf(rec);
+      if (env.version === opts.to) {
+        out.push(rec);
+        continue;
+      }
+      if (env.version !== from) {
+        from = env.version;
+        steps = ladder(from, opts.to);
+      }
+      const converted = convertRecord(rec, env, steps, target.field, opts, stats);
+      if (converted) out.push(converted);
+    }
+    yield out;
+  }
+}
+
+function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[], slotField: number, opts: LossPolicy, stats: LadderStats): OpRecord | undefined {
+  const kind = env.kind as OpKind;
+  let carried = true;
+  for (const e of steps) {
+    const plan = e.kindPlan(kind)!;
+    if (!plan.target) {
+      loseOrThrow(opts, e.label, kind, `${e.rules.to} has no ${kind} op: ${plan.dropReason}`, rec);
+      stats.dropped++;
+      return undefined;
+    }
+    if (carried && !scanCarries(plan.scan!, rec.bytes, env.payloadStart, env.payloadEnd)) carried = false;
+  }
+  if (carried) {
+    stats.carried++;
+    return { bytes: wrapPayload(slotField, kind, rec.bytes, env.payloadStart, env.payloadEnd), index: rec.index, offset: rec.offset };
+  }
+  stats.reencoded++;
+  const source = payloadType(env.version, kind)!;
+  const where = { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined };
+  let msg: Msg;
+  let unknown: UnknownField[];
+  try {
+    unknown = checkMessage(source, rec.bytes, env.payloadStart, env.payloadEnd, kind);
+    const view = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset + env.payloadStart, env.payloadEnd - env.payloadStart);
+    msg = source.decode(view) as unknown as Msg;
+  } catch (err) {
+    const why = err instanceof WireError ? err.message : (err as Error).message;
+    throw dataError('PACH_BAD_RECORD', `${kind} op does not parse as ${source.fullName.slice(1)}: ${why}`, where, err);
+  }
+  for (const u of unknown) loseOrThrow(opts, steps[0]!.label, `${u.path}.#${u.field}`, unknownReason(env.version, u), rec);
+  for (const e of steps) {
+    const cx = { lose: (path: string, reason: string) => loseOrThrow(opts, e.label, path, reason, rec) };
+    msg = e.kindPlan(kind)!.convert(msg, kind, cx);
+  }
+  const payload = payloadType(opts.to, kind)!.encode(msg).finish();
+  return { bytes: wrapPayload(slotField, kind, payload), index: rec.index, offset: rec.offset };
+}
