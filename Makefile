@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 SHARED := ../shared
 FIXTURES := $(SHARED)/fixtures
 
-.PHONY: all build test test-codec test-cli test-schema demo bench proto clean
+.PHONY: all build test test-codec test-cli test-schema demo bench proto golden clean
 
 all: build
 
@@ -35,6 +35,10 @@ test-cli: build
 
 test-schema: build
 	npx tap "dist/test/schema/**/*.test.js"
+
+## rewrite test/golden/ (the JSON views of the converted real dumps); review the diff, then commit
+golden: build
+	PACH_UPDATE_GOLDEN=1 npx tap dist/test/cli/golden.test.js
 
 ## the most complete real job available: see scripts/demo.sh
 demo: build
