@@ -120,13 +120,20 @@ export function peekOp(bytes: Uint8Array, where: Where = {}): OpEnvelope {
 const KIND_FIELDS = new Map<string, number>();
 for (const s of SLOT_KINDS) s?.kinds.forEach((k, i) => { if (k) KIND_FIELDS.set(k, i); });
 
+/** The field number of op kind `kind` inside every `Op1_x` (the same in all slots). */
+export function kindFieldOf(kind: string): number {
+  const f = KIND_FIELDS.get(kind);
+  if (f === undefined) throw new RangeError(`no op kind ${kind}`);
+  return f;
+}
+
 /**
  * A serialized admin.Op holding `payload[start, end)` as op kind `kind` in
  * the slot with field number `slotField`: the envelope `peekOp` reads.
  */
 export function wrapPayload(slotField: number, kind: string, payload: Uint8Array, start = 0, end = payload.length): Uint8Array {
-  const kindField = KIND_FIELDS.get(kind);
-  if (kindField === undefined || !SLOT_KINDS[slotField]) throw new RangeError(`no op kind ${kind} in slot #${slotField}`);
+  const kindField = kindFieldOf(kind);
+  if (!SLOT_KINDS[slotField]) throw new RangeError(`no admin.Op slot #${slotField}`);
   const len = end - start;
   const kindTag = kindField * 8 + 2;
   const inner = varintSize(kindTag) + varintSize(len) + len;
@@ -135,6 +142,12 @@ export function wrapPayload(slotField: number, kind: string, payload: Uint8Array
   p = writeVarint(out, p, inner);
   p = writeVarint(out, p, kindTag);
   p = writeVarint(out, p, len);
-  out.set(payload.subarray(start, end), p);
+  if (payload instanceof Buffer) payload.copy(out, p, start, end);
+  else out.set(payload.subarray(start, end), p);
   return out;
+}
+
+/** The envelope of a record `wrapPayload` (or an encoder writing the same layout) made: payload last. */
+export function wrappedEnvelope(bytes: Uint8Array, slotField: number, kind: string, payloadLength: number): OpEnvelope {
+  return { slotField, version: SLOT_KINDS[slotField]!.version, kind, payloadStart: bytes.length - payloadLength, payloadEnd: bytes.length };
 }

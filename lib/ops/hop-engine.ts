@@ -18,7 +18,7 @@
  */
 import protobuf from 'protobufjs';
 import { payloadType, type OpKind } from '../schema/registry.js';
-import { varintAt, varintEnd } from '../codec/varint.js';
+import { varintAt, varintEnd, varintSize, writeVarint } from '../codec/varint.js';
 import { baseName, hopLabel, type DirectionRules, type FieldRule, type MessageRules, type MoveContext, type Msg } from './mapping.js';
 
 /** Converts one decoded message; `path` names it in loss reports. */
@@ -54,15 +54,21 @@ const FIXED32 = new Set(['fixed32', 'sfixed32', 'float']);
 
 /** What the byte-level scan does with one field number. */
 interface ScanAction {
+  /** The source field's name, for loss paths. */
+  name: string;
   wire: number;
   packable: boolean;
+  /** A dropped field: why. The scan refuses it; the splice leaves it out and reports it. */
+  drop?: string;
+  /** For an enum with values the target lacks: how to name the target enum in a report. */
+  enumName?: string;
   /** Recurse into the sub-message with this plan. */
   plan?: ScanPlan;
   /** An enum whose target lacks some source values: only these values pass. */
   allowed?: ReadonlySet<number>;
 }
 
-/** Field number → action; a missing number (unknown, dropped, moved, renumbered) sends the record to the slow path. */
+/** Field number → action; a missing number (unknown, moved, renumbered) sends the record to the slow path. */
 export type ScanPlan = Array<ScanAction | undefined>;
 
 /** Per op kind: the target payload type (undefined: the target has no such kind), converter and scan plan. */
@@ -263,15 +269,22 @@ export class DirectionEngine {
     for (const f of src.fieldsArray) {
       f.resolve();
       const rule = this.ruleFor(src, f);
+      const wire = wireOf(f);
+      if (rule !== 'kept' && 'dropped' in rule) {
+        plan[f.id] = { name: f.name, wire, packable: f.repeated && wire !== WIRE_LEN, drop: rule.dropped };
+        continue;
+      }
       if (rule !== 'kept' && !('renamed' in rule)) continue;
       const g = this.targetField(src, dst, f, rule);
       if (g.id !== f.id) continue;
-      const wire = wireOf(f);
-      const action: ScanAction = { wire, packable: f.repeated && wire !== WIRE_LEN };
+      const action: ScanAction = { name: f.name, wire, packable: f.repeated && wire !== WIRE_LEN };
       const a = f.resolvedType;
       const b = g.resolvedType;
       if (a instanceof protobuf.Type && b instanceof protobuf.Type && !this.isIdentity(a, b)) action.plan = this.scanPlan(a, b);
-      if (a instanceof protobuf.Enum && b instanceof protobuf.Enum) action.allowed = this.missingEnumValues(a, b);
+      if (a instanceof protobuf.Enum && b instanceof protobuf.Enum) {
+        action.allowed = this.missingEnumValues(a, b);
+        action.enumName = `${this.rules.to}'s ${baseName(b)}`;
+      }
       plan[f.id] = action;
     }
     return plan;
@@ -308,7 +321,7 @@ export function scanCarries(plan: ScanPlan, buf: Uint8Array, pos: number, end: n
     const tag = varintAt(buf, pos, end);
     if (tag < 0) return false;
     const a = plan[Math.floor(tag / 8)];
-    if (!a) return false;
+    if (!a || a.drop !== undefined) return false;
     const wt = tag & 7;
     if (wt !== a.wire && !(a.packable && wt === WIRE_LEN)) return false;
     pos = varintEnd;
@@ -349,4 +362,100 @@ export function scanCarries(plan: ScanPlan, buf: Uint8Array, pos: number, end: n
     }
   }
   return pos === end;
+}
+
+/** A loss a splice found, reported only once the whole record is known to splice. */
+export interface PendingLoss {
+  path: string;
+  reason: string;
+}
+
+/** `spliceFields` found nothing to change. */
+export const UNCHANGED: Uint8Array = new Uint8Array(0);
+
+function varintBytes(n: number): Uint8Array {
+  const out = new Uint8Array(varintSize(n));
+  writeVarint(out, 0, n);
+  return out;
+}
+
+/**
+ * The byte-level form of a hop for records the scan refuses only because of
+ * dropped fields or enum values the target lacks: copies every carried
+ * field's bytes as they are, leaves dropped fields out, re-measures the
+ * sub-messages that changed, and lists the losses in `lost`. Returns
+ * UNCHANGED when nothing had to change, and undefined when the record needs
+ * the slow path (a moved or renumbered field, an unknown field, bytes that do
+ * not parse).
+ */
+export function spliceFields(plan: ScanPlan, buf: Uint8Array, start: number, end: number, path: string, lost: PendingLoss[]): Uint8Array | undefined {
+  let parts: Uint8Array[] | undefined;
+  let runFrom = start;
+  let lastDropped = -1;
+  let pos = start;
+  while (pos < end) {
+    const fieldStart = pos;
+    const tag = varintAt(buf, pos, end);
+    if (tag < 0) return undefined;
+    const id = Math.floor(tag / 8);
+    const a = plan[id];
+    if (!a) return undefined;
+    const wt = tag & 7;
+    if (wt !== a.wire && !(a.packable && wt === WIRE_LEN)) return undefined;
+    pos = varintEnd;
+    const tagEnd = pos;
+    let valueStart = pos;
+    let replacement: Uint8Array | undefined;
+    switch (wt) {
+      case WIRE_VARINT: {
+        const v = varintAt(buf, pos, end);
+        if (v < 0) return undefined;
+        if (a.allowed && !a.allowed.has(v) && a.drop === undefined) lost.push({ path: `${path}.${a.name}`, reason: `value ${v} is not in ${a.enumName}; kept as a number` });
+        pos = varintEnd;
+        break;
+      }
+      case WIRE_FIXED64:
+        pos += 8;
+        break;
+      case WIRE_FIXED32:
+        pos += 4;
+        break;
+      case WIRE_LEN: {
+        const len = varintAt(buf, pos, end);
+        if (len < 0 || varintEnd + len > end) return undefined;
+        valueStart = varintEnd;
+        pos = valueStart + len;
+        if (a.drop !== undefined) break;
+        if (a.plan) {
+          const inner = spliceFields(a.plan, buf, valueStart, pos, `${path}.${a.name}`, lost);
+          if (inner === undefined) return undefined;
+          if (inner !== UNCHANGED) replacement = inner;
+        } else if (a.allowed) {
+          for (let p = valueStart; p < pos; p = varintEnd) {
+            const v = varintAt(buf, p, pos);
+            if (v < 0) return undefined;
+            if (!a.allowed.has(v)) lost.push({ path: `${path}.${a.name}`, reason: `value ${v} is not in ${a.enumName}; kept as a number` });
+          }
+        }
+        break;
+      }
+      default:
+        return undefined;
+    }
+    if (pos > end) return undefined;
+    if (a.drop !== undefined) {
+      if (lastDropped !== id) lost.push({ path: `${path}.${a.name}`, reason: a.drop });
+      lastDropped = id;
+      (parts ??= []).push(buf.subarray(runFrom, fieldStart));
+      runFrom = pos;
+    } else if (replacement) {
+      // The run before it and the field's own tag, then the new length and bytes.
+      (parts ??= []).push(buf.subarray(runFrom, tagEnd), varintBytes(replacement.length), replacement);
+      runFrom = pos;
+    }
+  }
+  if (pos !== end) return undefined;
+  if (!parts) return UNCHANGED;
+  parts.push(buf.subarray(runFrom, end));
+  return Buffer.concat(parts);
 }

@@ -12,16 +12,17 @@
  * to the loss ledger; with `strict` the first one is a data error instead.
  */
 import { checkMessage, WireError, type UnknownField } from '../codec/wire-check.js';
-import { envelopeOf, wrapPayload, type OpEnvelope, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
+import protobuf from 'protobufjs';
+import { envelopeOf, kindFieldOf, wrapPayload, wrappedEnvelope, type OpEnvelope, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
 import { dataError } from '../errors.js';
-import { OP_VERSIONS, payloadType, slotByVersion, type OpKind, type OpVersion } from '../schema/registry.js';
+import { OP_VERSIONS, payloadType, slotByField, slotByVersion, type OpKind, type OpVersion } from '../schema/registry.js';
 import { hop1_7 } from './convert/1_7-to-1_8.js';
 import { hop1_8 } from './convert/1_8-to-1_9.js';
 import { hop1_9 } from './convert/1_9-to-1_10.js';
 import { hop1_10 } from './convert/1_10-to-1_11.js';
 import { hop1_11 } from './convert/1_11-to-1_12.js';
 import { hop1_12 } from './convert/1_12-to-1_13.js';
-import { DirectionEngine, scanCarries } from './hop-engine.js';
+import { DirectionEngine, scanCarries, spliceFields, UNCHANGED, type PendingLoss } from './hop-engine.js';
 import { loseOrThrow, type LossPolicy } from './loss.js';
 import type { Hop, Msg } from './mapping.js';
 import { treesDown, treesUp } from './trees.js';
@@ -70,6 +71,8 @@ function unknownReason(version: OpVersion, u: UnknownField): string {
 export interface LadderStats {
   /** Records whose payload bytes were carried over unchanged. */
   carried: number;
+  /** Records whose dropped fields were cut out of their bytes, the rest carried as it was. */
+  spliced: number;
   /** Records decoded and re-encoded. */
   reencoded: number;
   /** Records that left the stream (their kind does not exist in the target). */
@@ -82,9 +85,14 @@ export interface LadderStats {
  * rewritten between the 1.7 and 1.8 tree formats when the ladder crosses
  * that hop (trees.ts).
  */
-export function convertOpVersion(records: RecordStream, opts: LossPolicy, stats?: LadderStats): RecordStream {
-  const s = stats ?? { carried: 0, reencoded: 0, dropped: 0 };
-  return withTrees(records, opts, (input) => ladderStage(input, opts, s));
+export function convertOpVersion(records: RecordStream, opts: LossPolicy, stats?: LadderStats, tuning: LadderTuning = {}): RecordStream {
+  const s = stats ?? { carried: 0, spliced: 0, reencoded: 0, dropped: 0 };
+  return withTrees(records, opts, (input) => ladderStage(input, opts, s, tuning));
+}
+
+/** For tests: `decodeAll` sends every record through decode and re-encode (no byte-level paths). */
+export interface LadderTuning {
+  decodeAll?: boolean;
 }
 
 /** Runs the 1.7 tree rewrite before an upward crossing of 1.7→1.8, or after a downward one. */
@@ -125,8 +133,19 @@ function withTrees(records: RecordStream, opts: LossPolicy, stage: (r: RecordStr
   })();
 }
 
-async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: LadderStats): RecordStream {
+/** The loss context handed to converters: one per stage, pointed at the record and hop at hand. */
+class LossContext {
+  hop = '';
+  rec: OpRecord | undefined;
+  constructor(private readonly policy: LossPolicy) {}
+  lose(path: string, reason: string): void {
+    loseOrThrow(this.policy, this.hop, path, reason, this.rec!);
+  }
+}
+
+async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: LadderStats, tuning: LadderTuning): RecordStream {
   const target = slotByVersion(opts.to);
+  const cx = new LossContext(opts);
   let from: OpVersion | undefined;
   let steps: DirectionEngine[] = [];
   for await (const batch of records) {
@@ -141,47 +160,88 @@ async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: Ladd
         from = env.version;
         steps = ladder(from, opts.to);
       }
-      const converted = convertRecord(rec, env, steps, target.field, opts, stats);
+      const converted = convertRecord(rec, env, steps, target.field, cx, stats, tuning.decodeAll === true);
       if (converted) out.push(converted);
     }
     yield out;
   }
 }
 
-function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[], slotField: number, opts: LossPolicy, stats: LadderStats): OpRecord | undefined {
+function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[], slotField: number, cx: LossContext, stats: LadderStats, decodeAll: boolean): OpRecord | undefined {
   const kind = env.kind as OpKind;
-  let carried = true;
+  cx.rec = rec;
+  let carried = !decodeAll;
   for (const e of steps) {
     const plan = e.kindPlan(kind)!;
     if (!plan.target) {
-      loseOrThrow(opts, e.label, kind, `${e.rules.to} has no ${kind} op: ${plan.dropReason}`, rec);
+      cx.hop = e.label;
+      cx.lose(kind, plan.dropReason!);
       stats.dropped++;
       return undefined;
     }
     if (carried && !scanCarries(plan.scan!, rec.bytes, env.payloadStart, env.payloadEnd)) carried = false;
   }
+  const payloadLength = env.payloadEnd - env.payloadStart;
   if (carried) {
     stats.carried++;
-    return { bytes: wrapPayload(slotField, kind, rec.bytes, env.payloadStart, env.payloadEnd), index: rec.index, offset: rec.offset };
+    const bytes = wrapPayload(slotField, kind, rec.bytes, env.payloadStart, env.payloadEnd);
+    return { bytes, index: rec.index, offset: rec.offset, env: wrappedEnvelope(bytes, slotField, kind, payloadLength) };
+  }
+  // Dropped fields and enum checks only: cut at byte level, hop by hop, reporting once it all works.
+  const lost: PendingLoss[] = [];
+  const hops: string[] = [];
+  let bytes = rec.bytes;
+  let start = env.payloadStart;
+  let end = env.payloadEnd;
+  let spliced = !decodeAll;
+  for (const e of decodeAll ? [] : steps) {
+    const before = lost.length;
+    const r = spliceFields(e.kindPlan(kind)!.scan!, bytes, start, end, kind, lost);
+    if (r === undefined) {
+      spliced = false;
+      break;
+    }
+    for (let i = before; i < lost.length; i++) hops[i] = e.label;
+    if (r !== UNCHANGED) {
+      bytes = r;
+      start = 0;
+      end = r.length;
+    }
+  }
+  if (spliced) {
+    stats.spliced++;
+    lost.forEach((l, i) => {
+      cx.hop = hops[i]!;
+      cx.lose(l.path, l.reason);
+    });
+    const out = wrapPayload(slotField, kind, bytes, start, end);
+    return { bytes: out, index: rec.index, offset: rec.offset, env: wrappedEnvelope(out, slotField, kind, end - start) };
   }
   stats.reencoded++;
   const source = payloadType(env.version, kind)!;
-  const where = { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined };
   let msg: Msg;
   let unknown: UnknownField[];
   try {
     unknown = checkMessage(source, rec.bytes, env.payloadStart, env.payloadEnd, kind);
-    const view = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset + env.payloadStart, env.payloadEnd - env.payloadStart);
+    const view = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset + env.payloadStart, payloadLength);
     msg = source.decode(view) as unknown as Msg;
   } catch (err) {
     const why = err instanceof WireError ? err.message : (err as Error).message;
-    throw dataError('PACH_BAD_RECORD', `${kind} op does not parse as ${source.fullName.slice(1)}: ${why}`, where, err);
+    throw dataError('PACH_BAD_RECORD', `${kind} op does not parse as ${source.fullName.slice(1)}: ${why}`, { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined }, err);
   }
-  for (const u of unknown) loseOrThrow(opts, steps[0]!.label, `${u.path}.#${u.field}`, unknownReason(env.version, u), rec);
+  cx.hop = steps[0]!.label;
+  for (const u of unknown) cx.lose(`${u.path}.#${u.field}`, unknownReason(env.version, u));
   for (const e of steps) {
-    const cx = { lose: (path: string, reason: string) => loseOrThrow(opts, e.label, path, reason, rec) };
+    cx.hop = e.label;
     msg = e.kindPlan(kind)!.convert(msg, kind, cx);
   }
-  const payload = payloadType(opts.to, kind)!.encode(msg).finish();
-  return { bytes: wrapPayload(slotField, kind, payload), index: rec.index, offset: rec.offset };
+  // Encoded straight inside its envelope: admin.Op{slot{kind{payload}}}.
+  const w = protobuf.Writer.create();
+  w.uint32(slotField * 8 + 2).fork().uint32(kindFieldOf(kind) * 8 + 2).fork();
+  const payloadAt = w.len;
+  payloadType(slotByField(slotField)!.version, kind)!.encode(msg, w);
+  const length = w.len - payloadAt;
+  w.ldelim().ldelim();
+  const encoded = w.finish();
+  return { bytes: encoded, index: rec.index, offset: rec.offset, env: wrappedEnvelope(encoded, slotField, kind, length) };
 }

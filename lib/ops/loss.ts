@@ -33,28 +33,43 @@ export interface LossReport {
 }
 
 export class LossLedger {
-  private readonly byKey = new Map<string, LossEntry>();
-  private lastRecord = -1;
+  /** hop → path → reason → entry (nested maps: no string building per loss). */
+  private readonly byKey = new Map<string, Map<string, Map<string, LossEntry>>>();
+  private readonly order: LossEntry[] = [];
+  /** One bit per input record index: records with loss, counted once whichever stage reported them. */
+  private hit = new Uint8Array(1024);
   private recordsHit = 0;
 
   /** Counts one loss; returns true when this is the first loss of its kind. */
   add(hop: string, path: string, reason: string, record: number): boolean {
-    if (record !== this.lastRecord) {
-      this.lastRecord = record;
+    const byte = record >>> 3;
+    if (byte >= this.hit.length) {
+      const grown = new Uint8Array(Math.max(byte + 1, this.hit.length * 2));
+      grown.set(this.hit);
+      this.hit = grown;
+    }
+    const bit = 1 << (record & 7);
+    if (!(this.hit[byte]! & bit)) {
+      this.hit[byte]! |= bit;
       this.recordsHit++;
     }
-    const key = `${hop}\0${path}\0${reason}`;
-    const e = this.byKey.get(key);
+    let byPath = this.byKey.get(hop);
+    if (!byPath) this.byKey.set(hop, (byPath = new Map()));
+    let byReason = byPath.get(path);
+    if (!byReason) byPath.set(path, (byReason = new Map()));
+    const e = byReason.get(reason);
     if (e) {
       e.count++;
       return false;
     }
-    this.byKey.set(key, { hop, path, reason, count: 1, first_record: record });
+    const entry = { hop, path, reason, count: 1, first_record: record };
+    byReason.set(reason, entry);
+    this.order.push(entry);
     return true;
   }
 
   get empty(): boolean {
-    return this.byKey.size === 0;
+    return this.order.length === 0;
   }
 
   get recordsWithLoss(): number {
@@ -63,7 +78,7 @@ export class LossLedger {
 
   /** Entries in the order they first happened. */
   entries(): LossEntry[] {
-    return [...this.byKey.values()];
+    return [...this.order];
   }
 
   /** Human lines for stderr: a count, then one line per entry, most frequent first. */

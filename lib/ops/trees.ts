@@ -24,6 +24,7 @@
  * ops and pachd converts the tree from its own store.
  */
 import { envelopeOf, wrapPayload, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
+import { varintAt, varintEnd } from '../codec/varint.js';
 import { dataError } from '../errors.js';
 import { payloadType } from '../schema/registry.js';
 import { dbToTree17, looksLikeDbTree, looksLikeTree17, sha512Hex, tree17ToDb, type TreeConversion } from './hashtree.js';
@@ -85,6 +86,58 @@ const DOWN: Direction = {
 function objectOp(value: Uint8Array, like: OpRecord): OpRecord {
   const payload = PutObject.encode(value.length ? { value } : {}).finish();
   return { bytes: wrapPayload(1, 'object', payload), index: like.index, offset: like.offset };
+}
+
+/**
+ * The bytes of the last length-delimited field `field` in `buf[start, end)`,
+ * as [start, end), or undefined when absent; undefined too when the message
+ * does not parse (the caller then decodes it properly and reports).
+ */
+function lengthField(buf: Uint8Array, start: number, end: number, field: number): [number, number] | undefined {
+  let found: [number, number] | undefined;
+  let pos = start;
+  while (pos < end) {
+    const tag = varintAt(buf, pos, end);
+    if (tag < 0) return undefined;
+    pos = varintEnd;
+    switch (tag & 7) {
+      case 0:
+        if (varintAt(buf, pos, end) < 0) return undefined;
+        pos = varintEnd;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const len = varintAt(buf, pos, end);
+        if (len < 0 || varintEnd + len > end) return undefined;
+        if (Math.floor(tag / 8) === field) found = [varintEnd, varintEnd + len];
+        pos = varintEnd + len;
+        break;
+      }
+      default:
+        return undefined;
+    }
+  }
+  return pos === end ? found : undefined;
+}
+
+/** An object op's value bytes (a view), without decoding the op. */
+function objectValue(rec: OpRecord): Uint8Array | undefined {
+  const env = envelopeOf(rec);
+  const at = lengthField(rec.bytes, env.payloadStart, env.payloadEnd, 1);
+  if (at) return rec.bytes.subarray(at[0], at[1]);
+  return decode<{ value?: Uint8Array }>(PutObject, rec).value;
+}
+
+/** Where a commit op's tree hash (BuildCommitRequest.tree.hash) sits in its bytes, if it has one. */
+function treeHashAt(rec: OpRecord): [number, number] | undefined {
+  const env = envelopeOf(rec);
+  const tree = lengthField(rec.bytes, env.payloadStart, env.payloadEnd, 3);
+  return tree && lengthField(rec.bytes, tree[0], tree[1], 1);
 }
 
 function decode<T>(type: typeof PutObject, rec: OpRecord): T {
@@ -159,7 +212,7 @@ async function* rewriteTrees(records: RecordStream, policy: LossPolicy, dir: Dir
     for (const rec of batch) {
       const env = envelopeOf(rec);
       if (env.version === '1.7' && env.kind === 'object') {
-        const value = decode<{ value?: Uint8Array }>(PutObject, rec).value;
+        const value = objectValue(rec);
         const empty = !value || value.length === 0;
         if (!inGroup && empty) {
           out.push(rec); // a lone empty op: a zero-length object
@@ -198,8 +251,9 @@ async function* rewriteTrees(records: RecordStream, policy: LossPolicy, dir: Dir
 }
 
 function rewriteCommit(rec: OpRecord, renames: Renames, policy: LossPolicy, dir: Direction): OpRecord {
-  const commit = decode<{ tree?: { hash?: string } }>(BuildCommit, rec);
-  const hash = commit.tree?.hash;
+  const at = treeHashAt(rec);
+  if (!at) return rec;
+  const hash = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset + at[0], at[1] - at[0]).toString('latin1');
   if (!hash) return rec;
   const to = renames.get(hash);
   if (!to) {
@@ -209,6 +263,13 @@ function rewriteCommit(rec: OpRecord, renames: Renames, policy: LossPolicy, dir:
   if (renames.shared(to)) {
     loseOrThrow(policy, dir.label, 'commit.tree', 'another tree object has the same entries in other byte order; both convert to one object, and converting back names the first', rec);
   }
+  if (to.length === hash.length) {
+    // Same length (128 hex): the new hash goes over the old one, every other byte stays.
+    const bytes = Buffer.from(rec.bytes);
+    bytes.write(to, at[0], 'latin1');
+    return { bytes, index: rec.index, offset: rec.offset };
+  }
+  const commit = decode<{ tree?: { hash?: string } }>(BuildCommit, rec);
   const payload = BuildCommit.encode({ ...commit, tree: { hash: to } }).finish();
   return { bytes: wrapPayload(1, 'commit', payload), index: rec.index, offset: rec.offset };
 }

@@ -32,13 +32,13 @@ class RecordingLedger extends LossLedger {
   }
 }
 
-async function convert(records: Uint8Array[], to: OpVersion): Promise<{ out: Map<number, Uint8Array>; ledger: RecordingLedger }> {
+async function convert(records: Uint8Array[], to: OpVersion, decodeAll = false): Promise<{ out: Map<number, Uint8Array>; ledger: RecordingLedger }> {
   const ledger = new RecordingLedger();
   async function* input(): RecordStream {
     yield records.map((bytes, index): OpRecord => ({ bytes, index, offset: -1 }));
   }
   const out = new Map<number, Uint8Array>();
-  for await (const batch of convertOpVersion(input(), { to, ledger })) for (const r of batch) out.set(r.index, r.bytes);
+  for await (const batch of convertOpVersion(input(), { to, ledger }, undefined, { decodeAll })) for (const r of batch) out.set(r.index, r.bytes);
   return { out, ledger };
 }
 
@@ -210,3 +210,30 @@ t.test('down then up: identity without loss, every difference reported', async (
   );
 });
 
+
+t.test('byte-level carrying and cutting give the same records and report as decoding everything', async (t) => {
+  const versions = fc.tuple(fc.constantFrom(...OP_VERSIONS), fc.constantFrom(...OP_VERSIONS)).filter(([a, b]) => a !== b);
+  await fc.assert(
+    fc.asyncProperty(
+      versions.chain(([from, to]) => fc.tuple(fc.constant(from), fc.constant(to), fc.array(opArb(from, KINDS_WITHOUT_OBJECTS), { minLength: 1, maxLength: 8 }))),
+      async ([from, to, records]) => {
+        const fast = await convert(records, to);
+        const slow = await convert(records, to, true);
+        const same = [...fast.out.keys()].join() === [...slow.out.keys()].join() && [...fast.out].every(([i, b]) => Buffer.compare(Buffer.from(b), Buffer.from(slow.out.get(i)!)) === 0);
+        if (!same) {
+          const i = [...fast.out.keys()].find((k) => Buffer.compare(Buffer.from(fast.out.get(k)!), Buffer.from(slow.out.get(k) ?? [])) !== 0)!;
+          t.fail(`${from}→${to}: record ${i} differs between byte level and decoding: ${describeDiff(fast.out.get(i)!, slow.out.get(i) ?? new Uint8Array())}`);
+          return false;
+        }
+        const a = fast.ledger.entries().map((e) => `${e.hop} ${e.path} ${e.count} ${e.first_record}`).sort();
+        const b = slow.ledger.entries().map((e) => `${e.hop} ${e.path} ${e.count} ${e.first_record}`).sort();
+        if (a.join('\n') !== b.join('\n')) {
+          t.fail(`${from}→${to}: reports differ: byte level [${a}] vs decoding [${b}]`);
+          return false;
+        }
+        return true;
+      },
+    ),
+    { numRuns: RUNS },
+  );
+});

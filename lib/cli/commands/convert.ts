@@ -127,7 +127,7 @@ export const convertCommand: Command<ConvertArgs> = {
     const toVersion = args.toVersion === undefined ? undefined : parseOpVersion(args.toVersion);
     if ((args.strict || args.report) && !toVersion) throw usageError('--strict and --report go with --to-version');
     const ledger = new LossLedger();
-    const ladder: LadderStats = { carried: 0, reencoded: 0, dropped: 0 };
+    const ladder: LadderStats = { carried: 0, spliced: 0, reencoded: 0, dropped: 0 };
     let fromVersion: OpVersion | null = null;
     const counter: ByteCounter = { bytes: 0 };
     const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
@@ -158,6 +158,7 @@ export const convertCommand: Command<ConvertArgs> = {
       await sink.close();
       if (toVersion) {
         ctx.log.info(`${name}: ${fromVersion ?? 'empty'} → ${toVersion}: ${ladder.carried} records carried as they were, ${ladder.reencoded} re-encoded, ${ladder.dropped} dropped`);
+        ctx.log.info(`${name}: ${ladder.spliced} records had fields the target lacks cut out of their bytes (the rest carried as it was)`);
         if (ledger.empty) ctx.log.info(`${name}: nothing lost on the way to ${toVersion}`);
         else for (const line of ledger.summaryLines(toVersion)) ctx.log.warn(line);
       }
