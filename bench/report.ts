@@ -4,8 +4,10 @@
  * one table row per case, the targets with pass or fail, and the exact commands.
  *
  * Run: `node dist/bench/report.js DIR` where DIR holds run.sh's machine.tsv
- * (key, value), datasets.tsv (data set, key, value) and results.tsv (case, data
- * set, input bytes, records, walls, peak RSS KiB per run, status, command).
+ * (key, value), datasets.tsv (data set, key, value), results.tsv (case, data
+ * set, input bytes, records, walls, peak RSS KiB per run, status, command) and
+ * ladder.tsv (version/ case, records carried, re-encoded, dropped, records with
+ * a loss, the losses joined by ';', from `pach-convert -v`).
  * run.sh calls it; running it by hand only makes sense on a kept work directory.
  *
  * How to read the output: see the "How to read" section it writes. A target
@@ -55,6 +57,21 @@ const cases: Case[] = lines('results.tsv').map(([name, dataset, inputBytes, reco
   command: cmd.join('\t'),
 }));
 const byName = new Map(cases.map((c) => [c.name, c]));
+
+interface LadderRow {
+  carried: number;
+  reencoded: number;
+  dropped: number;
+  lossy: number;
+  losses: string[];
+}
+const ladderRows = new Map<string, LadderRow>(lines('ladder.tsv').map(([name, carried, reencoded, dropped, lossy, losses]) => [name!, {
+  carried: Number(carried),
+  reencoded: Number(reencoded),
+  dropped: Number(dropped),
+  lossy: Number(lossy),
+  losses: (losses ?? '').split(';').filter((x) => x !== ''),
+}]));
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -124,17 +141,19 @@ w();
 
 w('## Data sets');
 w();
-w(`Made by \`generate --seed ${machine.get('seed')}\`, all records in the \`op1_12\` slot; sizes of each stored framing.`);
+w(`Made by \`generate --seed ${machine.get('seed')}\`; **ops** is the op version the generator wrote (\`--version\`, the \`Op1_x\` slot of every record;`);
+w('1.12 unless a `v1.x-` data set says otherwise); sizes of each stored framing.');
 w();
-w('| data set | mix | records | raw | native | pachctl | json | native.zst | generator (stderr) |');
-w('|---|---|---:|---:|---:|---:|---:|---:|---|');
+w('| data set | mix | ops | records | raw | native | pachctl | json | native.zst | generator (stderr) |');
+w('|---|---|---|---:|---:|---:|---:|---:|---:|---|');
 for (const [label, d] of datasets) {
   const raw = Number(d.get('raw'));
   const rel = (k: string): string => (d.has(k) ? `${fmtBytes(Number(d.get(k)))} (${(Number(d.get(k)) / raw).toFixed(2)})` : '–');
-  w(`| ${label} | ${d.get('mix') ?? ''} | ${fmt(Number(d.get('records')))} | ${fmtBytes(raw)} | ${rel('native')} | ${rel('pachctl')} | ${rel('json')} | ${rel('native.zst')} | \`${(d.get('gen') ?? '').replace(/^generate: /, '')}\` |`);
+  w(`| ${label} | ${d.get('mix') ?? ''} | ${d.get('version') ?? ''} | ${fmt(Number(d.get('records')))} | ${fmtBytes(raw)} | ${rel('native')} | ${rel('pachctl')} | ${rel('json')} | ${rel('native.zst')} | \`${(d.get('gen') ?? '').replace(/^generate: /, '')}\` |`);
 }
 w();
-w('(In brackets: size relative to raw. The streamed data set is generated inside the pipeline and never stored.)');
+w('(In brackets: size relative to raw. The streamed data set is generated inside the pipeline and never stored; the `v1.x-` ones');
+w('are piped from the generator into `pach-convert --from raw --to native` and stored as native only, so their raw is the generator\'s count.)');
 w();
 
 w('## Results');
@@ -155,6 +174,48 @@ for (const c of cases) {
 w();
 w('All runs, wall seconds: ' + cases.filter(measured).map((c) => `${c.name} ${c.walls.join('/')}`).join('; ') + '.');
 w();
+
+// ---------------------------------------------------------------- version conversion
+
+/** The version/ cases: a conversion FROM → TO on data set LABEL beside the pass-through on the same file. */
+interface VersionPair {
+  from: string;
+  to: string;
+  /** The size part of the case names: 1GiB, meta-256MiB. */
+  size: string;
+  conv: Case | undefined;
+  pass: Case | undefined;
+}
+const versionPairs: VersionPair[] = [];
+for (const c of cases) {
+  const m = /^version\/(\d+\.\d+)-to-(\d+\.\d+)-(.+)$/.exec(c.name);
+  if (m) versionPairs.push({ from: m[1]!, to: m[2]!, size: m[3]!, conv: c, pass: byName.get(`version/pass-${m[1]}-${m[3]}`) });
+}
+if (versionPairs.length) {
+  w('## Version conversion');
+  w();
+  w('`pach-convert --to-version TO` on a native file generated at op version FROM, beside the pass-through (the same command without');
+  w('`--to-version`) on the same file in the same run. **% of pass-through** is conversion MB/s over pass-through MB/s.');
+  w('**carried / re-encoded / dropped** are the counts `pach-convert -v` printed; **tree twins** are the records the 1.7↔1.8 tree rewrite');
+  w('added (carried + re-encoded + dropped − records in). **losses** is the loss report it printed (expected; it does not fail a case).');
+  w();
+  w('| data set | conversion | pass-through MB/s | conversion MB/s | % of pass-through | records/s pass-through | records/s conversion | peak RSS MiB pass / conv | carried / re-encoded / dropped | tree twins | records with a loss | losses |');
+  w('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const p of versionPairs) {
+    const c = p.conv!;
+    const ok = measured(c);
+    const passOk = measured(p.pass);
+    const l = ladderRows.get(c.name);
+    const pct = ok && passOk ? `${((mbps(c) / mbps(p.pass!)) * 100).toFixed(0)} %` : '–';
+    const twins = l ? l.carried + l.reencoded + l.dropped - records(c) : NaN;
+    w(`| ${c.dataset} | ${p.from}→${p.to} | ${passOk ? fmt(mbps(p.pass!)) : '–'} | ${ok ? fmt(mbps(c)) : '**failed**'} | ${pct} | ` +
+      `${passOk ? fmt(records(p.pass!) / wall(p.pass!)) : '–'} | ${ok ? fmt(records(c) / wall(c)) : '–'} | ` +
+      `${passOk ? rssMiB(p.pass!).toFixed(0) : '–'} / ${ok ? rssMiB(c).toFixed(0) : '–'} | ` +
+      `${l ? `${fmt(l.carried)} / ${fmt(l.reencoded)} / ${fmt(l.dropped)}` : '–'} | ${Number.isFinite(twins) ? (twins > 0 ? `+${fmt(twins)}` : fmt(twins)) : '–'} | ` +
+      `${l ? fmt(l.lossy) : '–'} | ${l ? l.losses.join('; ').replace(/\|/g, '\\|') || 'none' : '–'} |`);
+  }
+  w();
+}
 
 // ---------------------------------------------------------------- targets
 
@@ -212,6 +273,34 @@ for (const label of [objLabel, metaLabel]) {
 target(`peak RSS ≤ 128 MiB, pach-convert streaming ${streamLabel}`, [get(`stream/generate-convert-${streamLabel}`)], (c) =>
   [`${rssMiB(c).toFixed(0)} MiB`, rssMiB(c) <= 128]);
 
+// Issue 4: op-version conversion against the pass-through of the same file, on the v1.x- data sets.
+const vKeys = [...datasets.keys()];
+const vObjSize = vKeys.map((k) => /^v\d+\.\d+-objects-(.+)$/.exec(k)?.[1]).find(Boolean) ?? objLabel;
+const vMetaSize = vKeys.map((k) => /^v\d+\.\d+-(meta-.+)$/.exec(k)?.[1]).find(Boolean) ?? metaLabel;
+for (const [from, to] of [['1.7', '1.13'], ['1.13', '1.9']] as const) {
+  const conv = get(`version/${from}-to-${to}-${vObjSize}`);
+  const pass = get(`version/pass-${from}-${vObjSize}`);
+  target(`${from}→${to} ≥ 50 % of pass-through MB/s, objects ${vObjSize} (v${from})`, [conv, pass], (c, p) => {
+    const r = mbps(c) / mbps(p);
+    return [`${fmt(mbps(c))} MB/s = ${(r * 100).toFixed(0)} % of ${fmt(mbps(p))} MB/s`, r >= 0.5];
+  });
+}
+for (const [from, to] of [['1.7', '1.13'], ['1.13', '1.9']] as const) {
+  const pass = get(`version/pass-${from}-${vMetaSize}`);
+  target(`${from}→${to} ≥ 150 k records/s, ${vMetaSize} (v${from})`, [get(`version/${from}-to-${to}-${vMetaSize}`)], (c) => {
+    const r = records(c) / wall(c);
+    const ref = measured(pass) ? `; pass-through ${fmt(records(pass!) / wall(pass!))} records/s, conversion ${((mbps(c) / mbps(pass!)) * 100).toFixed(0)} % of its MB/s` : '';
+    return [`${fmt(r)} records/s (${fmt(mbps(c))} MB/s${ref})`, r >= 150e3];
+  });
+}
+for (const [from, to] of [['1.7', '1.13'], ['1.13', '1.9']] as const) {
+  for (const size of [vObjSize, vMetaSize]) {
+    const pass = get(`version/pass-${from}-${size}`);
+    target(`peak RSS ≤ 128 MiB, ${from}→${to} ${size === vObjSize ? `objects ${size}` : size} (v${from})`, [get(`version/${from}-to-${to}-${size}`)], (c) =>
+      [`${rssMiB(c).toFixed(0)} MiB${measured(pass) ? ` (pass-through ${rssMiB(pass!).toFixed(0)} MiB)` : ''}`, rssMiB(c) <= 128]);
+  }
+}
+
 const tally = (p: boolean | undefined): number => verdicts.filter((v) => v.pass === p).length;
 out.splice(summaryAt, 0, '', `**Targets:** ${tally(true)} pass, ${tally(false)} fail${tally(undefined) ? `, ${tally(undefined)} not run` : ''} (see [Targets](#targets)).`);
 
@@ -240,10 +329,17 @@ w('  the JSON file, the raw file; for `anchor/zstd-d` the compressed file; for `
 w('- **stream MB/s** counts the raw framing of the same records instead, so cases on one data set compare directly whatever they read.');
 w('- **× cat|cat** divides MB/s of input by `anchor/cat-cat` on the same data set (for `stream/`: by `generate | cat`). It is the');
 w('  share of the plain pipe speed a filter keeps; pach-convert parses and re-frames every record, cat only copies.');
-w('- **peak RSS** is the largest process of the case (pach-convert in every convert case; in `stream/generate-convert` it is');
+w('- **peak RSS** is the largest process of the case (pach-convert in every convert and version case; in `stream/generate-convert` it is');
 w('  pach-convert alone, through its own `/usr/bin/time`). It is the streaming claim: it must not grow with the input.');
 w(`- \`anchor/jq\` runs on the first ${machine.get('jq_slice') ?? '128MiB'} of the JSON view (whole lines), so its MB/s is comparable but its wall is not.`);
 w('- Convert cases pipe into `cat > /dev/null`, like the `cat | cat` anchor, so both pay for one pipe.');
+w('- **version/** cases (issue 4) read native files generated at another op version (`v1.7-…`, `v1.13-…`): `version/A-to-B-…`');
+w('  is `pach-convert --to-version B`, `version/pass-A-…` the same command without `--to-version` on the same file, run just before it;');
+w('  the percentage targets compare the two, never runs of different data sets. Records that every hop carries unchanged keep their');
+w('  payload bytes (only the op envelope is rewritten); the others are decoded, mapped and re-encoded. Their stderr (`-v`: the counts');
+w('  and the loss report) went to `version-A-to-B-….log`; a loss is expected, a non-zero exit fails the case. The generated streams are');
+w('  not a consistent history: the 1.7 commits name tree objects the stream does not hold, so every 1.7 commit reports its');
+w('  `commit.tree` as lost and the 1.7→1.8 tree rewrite has no tree to convert (the tree twins column shows whether it found any).');
 w('- The box has 2 cores and is shared; a load average well above 0 at start or end means other work ran too. Compare cases of one run.');
 w();
 

@@ -14,24 +14,36 @@
 #   stream/...     8 GiB never stored: generate | pach-convert --from raw --to native | cat
 #                  against generate | cat, with the peak RSS of pach-convert alone
 #   gen/...        the generator alone on 5 M metadata records (it must not be the bottleneck)
+#   version/...    op-version conversion (issue 4) on the same two mixes and sizes generated with
+#                  --version 1.7 and --version 1.13 (v1.7-objects-1GiB, v1.13-meta-256MiB, ...;
+#                  stored as native only, straight from the generator): pach-convert --to-version
+#                  1.13 on the 1.7 ones, --to-version 1.9 on the 1.13 ones, each beside the plain
+#                  pass-through (version/pass-1.7-..., version/pass-1.13-...) on the same file.
+#                  Their -v stderr (records carried / re-encoded / dropped, the loss summary)
+#                  goes to version-*.log and into the report; a loss is expected, a non-zero
+#                  exit fails the case.
 # Every case runs under GNU `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS of the
 # largest process), BENCH_RUNS times (median wall, largest RSS); the 8 GiB ones once.
 #
 # How to run (after the build; `make bench` does both):
 #   bash bench/run.sh                                 # everything, ~15 min on 2 cores
 #   BENCH_FILTER='^convert/.*-1GiB$' bash bench/run.sh  # regex on case names; the report
-#                                                     # then goes to stdout, not BENCHMARKS.md
+#                                                     # then goes to stdout, not BENCHMARKS.md;
+#                                                     # only data sets a selected case reads are made
+#   BENCH_FILTER='^version/' BENCH_RUNS=1 BENCH_OBJECTS_SIZE=64MiB BENCH_METADATA_SIZE=16MiB bash bench/run.sh
+#                                                     # a quick check of the version cases
 # Knobs: BENCH_RUNS (3), BENCH_STREAM_RUNS (1; also for gen/), BENCH_SEED (42),
 # BENCH_OBJECTS_SIZE (1GiB), BENCH_METADATA_SIZE (256MiB), BENCH_STREAM_SIZE (8GiB),
 # BENCH_JQ_SLICE (128MiB), BENCH_GEN_RECORDS (5000000), BENCH_OUT (file for the report),
-# BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~7 GB of data sets go;
+# BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~10 GB of data sets go;
 # removed at exit). dist/ is copied there first, so a rebuild during the run is harmless.
 #
 # How to read: MB/s are over the bytes of the case's input (the JSON for json->native,
 # the compressed file for pachctl->native); "stream MB/s" is over the raw framing of the
 # same records, so every case of a data set can be compared. "x cat|cat" divides by the
-# anchor on the same data set. The box is small and shared: compare cases of one run,
-# not runs of different days; the machine section records the load average.
+# anchor on the same data set; for version/ cases, "% of pass-through" divides by the
+# pass-through on the same file in the same run. The box is small and shared: compare cases
+# of one run, not runs of different days; the machine section records the load average.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -78,6 +90,7 @@ DATASETS=$D/datasets.tsv
 MACHINE=$D/machine.tsv
 : > "$RESULTS"
 : > "$DATASETS"
+: > "$D/ladder.tsv"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 size_of() { stat -c %s "$1"; }
@@ -130,6 +143,30 @@ dataset_raw() {
   printf '%s\tgen\t%s\n' "$label" "$(tail -1 "$D/$label.gen.log")" >> "$DATASETS"
   printf '%s\tmix\t%s\n%s\tsize\t%s\n%s\trecords\t%s\n%s\traw\t%s\n' "$label" "$mix" "$label" "$size" \
     "$label" "${RECORDS[$label]}" "$label" "$(size_of "$D/$label.raw")" >> "$DATASETS"
+  printf '%s\tversion\t%s\n' "$label" "$(gen_version "$D/$label.gen.log")" >> "$DATASETS"
+}
+
+# gen_version LOG: the op version the generator says it wrote (its first stderr line).
+gen_version() { sed -n '1s/.* version=\([0-9.]*\).*/\1/p' "$1"; }
+
+# dataset_version LABEL VERSION MIX SIZE: LABEL.native generated at op version VERSION, piped
+# straight into pach-convert (the raw stream is not stored: these data sets are only read as
+# native). The raw size in the report is the generator's byte count.
+dataset_version() {
+  local label=$1 version=$2 mix=$3 size=$4
+  [[ -f $D/$label.native ]] && return 0
+  log "generating $label ($mix, $size, op version $version) as native"
+  if ! (cd "$D" && generate --size "$size" --seed "$SEED" --mix "$mix" --version "$version" 2> "$label.gen.log" \
+    | pach-convert --quiet --from raw --to native -o "$label.native"); then
+    cat "$D/$label.gen.log" >&2
+    exit 1
+  fi
+  RECORDS[$label]=$(sed -n 's/^generate: \([0-9]*\) records.*/\1/p' "$D/$label.gen.log")
+  printf '%s\tgen\t%s\n' "$label" "$(tail -1 "$D/$label.gen.log")" >> "$DATASETS"
+  printf '%s\tmix\t%s\n%s\tsize\t%s\n%s\trecords\t%s\n%s\tversion\t%s\n' "$label" "$mix" "$label" "$size" \
+    "$label" "${RECORDS[$label]}" "$label" "$(gen_version "$D/$label.gen.log")" >> "$DATASETS"
+  printf '%s\traw\t%s\n' "$label" "$(sed -n 's/^generate: [0-9]* records, \([0-9]*\) bytes.*/\1/p' "$D/$label.gen.log")" >> "$DATASETS"
+  printf '%s\tnative\t%s\n' "$label" "$(size_of "$D/$label.native")" >> "$DATASETS"
 }
 
 # need LABEL FRAMING: makes LABEL.FRAMING from the raw stream (pach-convert, or zstd / head for the anchors).
@@ -215,6 +252,37 @@ bench_dataset() {
   run_case "convert/raw-native-$L" "$label" "$f.raw" "$n" "$RUNS" "pach-convert --to native < $f.raw | cat > /dev/null"
 }
 
+# ladder_stats NAME LOG: the -v summary of a version/ case (the last run's) into ladder.tsv:
+# case, carried, re-encoded, dropped, records with a loss, the losses ("what ×N at hop", ';'-joined).
+ladder_stats() {
+  local name=$1 log=$D/$2 counts lossy losses
+  selected "$name" && [[ -f $log ]] || return 0
+  counts=$(sed -n 's/.*: \([0-9]*\) records carried as they were, \([0-9]*\) re-encoded, \([0-9]*\) dropped$/\1\t\2\t\3/p' "$log" | tail -1)
+  if [[ -z $counts ]]; then
+    log "$name: no conversion summary in $2 (the run failed?); its end:"
+    tail -5 "$log" >&2
+    return 0
+  fi
+  lossy=$(sed -n 's/.*warning: \([0-9]*\) records lost something.*/\1/p' "$log" | tail -1)
+  losses=$(sed -n 's/.*warning: lost \(.*\) (first in record [0-9]*):.*/\1/p' "$log" | paste -sd ';' -)
+  printf '%s\t%s\t%s\t%s\n' "$name" "$counts" "${lossy:-0}" "$losses" >> "$D/ladder.tsv"
+}
+
+# bench_version FROM TO MIX SIZE L: the FROM data set of one mix, converted to TO and passed through.
+bench_version() {
+  local from=$1 to=$2 mix=$3 size=$4 L=$5
+  local label=v$from-$L pass=version/pass-$from-$L conv=version/$from-to-$to-$L
+  [[ $mix == objects ]] && label=v$from-objects-$L
+  wants "$pass" "$conv" || return 0
+  dataset_version "$label" "$from" "$mix" "$size"
+  local n=${RECORDS[$label]} f=$label.native
+  # The reference first, then the conversion, on the same file: only --to-version differs.
+  run_case "$pass" "$label" "$f" "$n" "$RUNS" "pach-convert --to native < $f | cat > /dev/null"
+  run_case "$conv" "$label" "$f" "$n" "$RUNS" \
+    "pach-convert -v --to native --to-version $to < $f 2> version-$from-to-$to-$L.log | cat > /dev/null"
+  ladder_stats "$conv" "version-$from-to-$to-$L.log"
+}
+
 bench_stream() {
   local L=$1 gen="generate --size $STREAM_SIZE --seed $SEED --mix objects"
   wants "stream/generate-cat-$L" "stream/generate-convert-$L" || return 0
@@ -227,6 +295,7 @@ bench_stream() {
     [[ -f $log ]] || continue
     # The generate | cat run shows what the generator can do; the other one runs at pach-convert's pace.
     printf 'stream-%s\tgen\t%s\n' "$L" "$(tail -1 "$log")" >> "$DATASETS"
+    printf 'stream-%s\tversion\t%s\n' "$L" "$(gen_version "$log")" >> "$DATASETS"
     printf 'stream-%s\tmix\tobjects\nstream-%s\tsize\t%s\n' "$L" "$L" "$STREAM_SIZE" >> "$DATASETS"
     printf 'stream-%s\trecords\t%s\n' "$L" "$(sed -n 's/^generate: \([0-9]*\) records.*/\1/p' "$log")" >> "$DATASETS"
     printf 'stream-%s\traw\t%s\n' "$L" "$(sed -n 's/^generate: [0-9]* records, \([0-9]*\) bytes.*/\1/p' "$log")" >> "$DATASETS"
@@ -241,6 +310,7 @@ bench_generator() {
     "generate --count $n --seed $SEED --mix metadata 2> gen-metadata.log | cat > /dev/null"
   if [[ -f $D/gen-metadata.log ]]; then
     printf 'gen-metadata\tgen\t%s\ngen-metadata\tmix\tmetadata\ngen-metadata\trecords\t%s\n' "$(tail -1 "$D/gen-metadata.log")" "$n" >> "$DATASETS"
+    printf 'gen-metadata\tversion\t%s\n' "$(gen_version "$D/gen-metadata.log")" >> "$DATASETS"
     printf 'gen-metadata\traw\t%s\n' "$(sed -n 's/^generate: [0-9]* records, \([0-9]*\) bytes.*/\1/p' "$D/gen-metadata.log")" >> "$DATASETS"
   fi
 }
@@ -250,6 +320,10 @@ machine
 printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
 bench_dataset "objects-$OBJ_SIZE" "$OBJ_SIZE"
 bench_dataset "meta-$META_SIZE" "meta-$META_SIZE"
+bench_version 1.7 1.13 objects "$OBJ_SIZE" "$OBJ_SIZE"
+bench_version 1.7 1.13 metadata "$META_SIZE" "meta-$META_SIZE"
+bench_version 1.13 1.9 objects "$OBJ_SIZE" "$OBJ_SIZE"
+bench_version 1.13 1.9 metadata "$META_SIZE" "meta-$META_SIZE"
 bench_stream "$STREAM_SIZE"
 bench_generator
 printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
