@@ -62,6 +62,8 @@ interface ScanAction {
   drop?: string;
   /** For an enum with values the target lacks: how to name the target enum in a report. */
   enumName?: string;
+  /** A moved field the splice can rewrite: cut here, each element wrapped and appended (see FieldRule `wrap`). */
+  wrap?: { tag: Uint8Array; innerTag: Uint8Array };
   /** Recurse into the sub-message with this plan. */
   plan?: ScanPlan;
   /** An enum whose target lacks some source values: only these values pass. */
@@ -274,6 +276,11 @@ export class DirectionEngine {
         plan[f.id] = { name: f.name, wire, packable: f.repeated && wire !== WIRE_LEN, drop: rule.dropped };
         continue;
       }
+      if (rule !== 'kept' && 'moved' in rule) {
+        const wrap = this.wrapAction(src, dst, f, rule.wrap);
+        if (wrap) plan[f.id] = { name: f.name, wire, packable: false, wrap };
+        continue;
+      }
       if (rule !== 'kept' && !('renamed' in rule)) continue;
       const g = this.targetField(src, dst, f, rule);
       if (g.id !== f.id) continue;
@@ -288,6 +295,20 @@ export class DirectionEngine {
       plan[f.id] = action;
     }
     return plan;
+  }
+
+  /** The byte-level form of a `wrap` move, when it is safe: identical element types, target field last. */
+  private wrapAction(src: protobuf.Type, dst: protobuf.Type, f: protobuf.Field, wrap: { to: string; field: string } | undefined): ScanAction['wrap'] {
+    if (!wrap || !f.repeated || !(f.resolvedType instanceof protobuf.Type)) return undefined;
+    const to = dst.fields[wrap.to];
+    to?.resolve();
+    const holder = to?.resolvedType;
+    if (!to || !to.repeated || !(holder instanceof protobuf.Type)) return undefined;
+    const inner = holder.fields[wrap.field];
+    inner?.resolve();
+    if (!inner || inner.repeated || !(inner.resolvedType instanceof protobuf.Type) || !this.isIdentity(f.resolvedType, inner.resolvedType)) return undefined;
+    if (src.fieldsArray.some((x) => x.id >= to.id)) return undefined;
+    return { tag: varintBytes(to.id * 8 + 2), innerTag: varintBytes(inner.id * 8 + 2) };
   }
 
   /** Everything needed to move ops of `kind` through this direction (cached). */
@@ -321,7 +342,7 @@ export function scanCarries(plan: ScanPlan, buf: Uint8Array, pos: number, end: n
     const tag = varintAt(buf, pos, end);
     if (tag < 0) return false;
     const a = plan[Math.floor(tag / 8)];
-    if (!a || a.drop !== undefined) return false;
+    if (!a || a.drop !== undefined || a.wrap) return false;
     const wt = tag & 7;
     if (wt !== a.wire && !(a.packable && wt === WIRE_LEN)) return false;
     pos = varintEnd;
@@ -390,6 +411,7 @@ function varintBytes(n: number): Uint8Array {
  */
 export function spliceFields(plan: ScanPlan, buf: Uint8Array, start: number, end: number, path: string, lost: PendingLoss[]): Uint8Array | undefined {
   let parts: Uint8Array[] | undefined;
+  let appended: Uint8Array[] | undefined;
   let runFrom = start;
   let lastDropped = -1;
   let pos = start;
@@ -425,7 +447,7 @@ export function spliceFields(plan: ScanPlan, buf: Uint8Array, start: number, end
         if (len < 0 || varintEnd + len > end) return undefined;
         valueStart = varintEnd;
         pos = valueStart + len;
-        if (a.drop !== undefined) break;
+        if (a.drop !== undefined || a.wrap) break;
         if (a.plan) {
           const inner = spliceFields(a.plan, buf, valueStart, pos, `${path}.${a.name}`, lost);
           if (inner === undefined) return undefined;
@@ -443,7 +465,13 @@ export function spliceFields(plan: ScanPlan, buf: Uint8Array, start: number, end
         return undefined;
     }
     if (pos > end) return undefined;
-    if (a.drop !== undefined) {
+    if (a.wrap) {
+      const element = buf.subarray(valueStart, pos);
+      const innerLength = a.wrap.innerTag.length + varintSize(element.length) + element.length;
+      (appended ??= []).push(a.wrap.tag, varintBytes(innerLength), a.wrap.innerTag, varintBytes(element.length), element);
+      (parts ??= []).push(buf.subarray(runFrom, fieldStart));
+      runFrom = pos;
+    } else if (a.drop !== undefined) {
       if (lastDropped !== id) lost.push({ path: `${path}.${a.name}`, reason: a.drop });
       lastDropped = id;
       (parts ??= []).push(buf.subarray(runFrom, fieldStart));
@@ -457,5 +485,6 @@ export function spliceFields(plan: ScanPlan, buf: Uint8Array, start: number, end
   if (pos !== end) return undefined;
   if (!parts) return UNCHANGED;
   parts.push(buf.subarray(runFrom, end));
+  if (appended) parts.push(...appended);
   return Buffer.concat(parts);
 }

@@ -71,7 +71,7 @@ function unknownReason(version: OpVersion, u: UnknownField): string {
 export interface LadderStats {
   /** Records whose payload bytes were carried over unchanged. */
   carried: number;
-  /** Records whose dropped fields were cut out of their bytes, the rest carried as it was. */
+  /** Records rewritten at byte level: dropped fields cut out, wrap moves applied, the rest carried as it was. */
   spliced: number;
   /** Records decoded and re-encoded. */
   reencoded: number;

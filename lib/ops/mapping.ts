@@ -20,8 +20,13 @@ export type FieldRule =
   | 'kept'
   /** Same meaning under another name in the target. */
   | { readonly renamed: string }
-  /** Carried elsewhere by the message's `move` function; the text says where. */
-  | { readonly moved: string }
+  /**
+   * Carried elsewhere by the message's `move` function; the text says where.
+   * `wrap` tells the byte-level path the same move for a message field: each
+   * element becomes field `field` of a new element of the target's repeated
+   * field `to` (only used when `to` sorts after every source field).
+   */
+  | { readonly moved: string; readonly wrap?: { readonly to: string; readonly field: string } }
   /** The target cannot hold it; the text says why. A loss whenever the field is set. */
   | { readonly dropped: string };
 

@@ -158,7 +158,7 @@ export const convertCommand: Command<ConvertArgs> = {
       await sink.close();
       if (toVersion) {
         ctx.log.info(`${name}: ${fromVersion ?? 'empty'} → ${toVersion}: ${ladder.carried} records carried as they were, ${ladder.reencoded} re-encoded, ${ladder.dropped} dropped`);
-        ctx.log.info(`${name}: ${ladder.spliced} records had fields the target lacks cut out of their bytes (the rest carried as it was)`);
+        ctx.log.info(`${name}: ${ladder.spliced} records rewritten at byte level (fields the target lacks cut out, provenance rewrapped; the rest carried as it was)`);
         if (ledger.empty) ctx.log.info(`${name}: nothing lost on the way to ${toVersion}`);
         else for (const line of ledger.summaryLines(toVersion)) ctx.log.warn(line);
       }

@@ -32,7 +32,7 @@ const up: DirectionRules = {
   same: SAME,
   messages: {
     'pfs.BuildCommitRequest': {
-      fields: { ...kept('parent tree branch ID'), provenance: { moved: 'each commit to provenance as CommitProvenance{commit}' } },
+      fields: { ...kept('parent tree branch ID'), provenance: { moved: 'each commit to provenance as CommitProvenance{commit}', wrap: { to: 'provenance', field: 'commit' } } },
       defaulted: {
         provenance: 'filled from the 1.8 provenance commits',
         trees: 'new in 1.9 (output commits; 1.8 dumps hold input commits only)',
