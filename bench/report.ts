@@ -226,6 +226,12 @@ interface Verdict {
 }
 const verdicts: Verdict[] = [];
 const target = (t: string, cs: Array<Case | undefined>, compute: (...cs: Case[]) => [string, boolean]): void => {
+  const failed = cs.filter((c): c is Case => c !== undefined && !c.ok);
+  if (failed.length) {
+    // A case that ran and failed fails its target; only cases filtered out are "not run".
+    verdicts.push({ target: t, measured: `case failed: ${failed.map((c) => c.name).join(', ')}`, pass: false });
+    return;
+  }
   if (!cs.every(measured)) {
     verdicts.push({ target: t, measured: `not run (${cs.map((c) => c?.name).filter(Boolean).join(', ') || 'cases filtered out'})`, pass: undefined });
     return;
