@@ -7,7 +7,8 @@
  * (key, value), datasets.tsv (data set, key, value), results.tsv (case, data
  * set, input bytes, records, walls, peak RSS KiB per run, status, command) and
  * ladder.tsv (version/ case, records carried, re-encoded, dropped, records with
- * a loss, the losses joined by ';', from `pach-convert -v`).
+ * a loss, the losses joined by ';', records rewritten at byte level, from
+ * `pach-convert -v`).
  * run.sh calls it; running it by hand only makes sense on a kept work directory.
  *
  * How to read the output: see the "How to read" section it writes. A target
@@ -60,13 +61,15 @@ const byName = new Map(cases.map((c) => [c.name, c]));
 
 interface LadderRow {
   carried: number;
+  spliced: number;
   reencoded: number;
   dropped: number;
   lossy: number;
   losses: string[];
 }
-const ladderRows = new Map<string, LadderRow>(lines('ladder.tsv').map(([name, carried, reencoded, dropped, lossy, losses]) => [name!, {
+const ladderRows = new Map<string, LadderRow>(lines('ladder.tsv').map(([name, carried, reencoded, dropped, lossy, losses, spliced]) => [name!, {
   carried: Number(carried),
+  spliced: Number(spliced ?? 0),
   reencoded: Number(reencoded),
   dropped: Number(dropped),
   lossy: Number(lossy),
@@ -196,10 +199,11 @@ if (versionPairs.length) {
   w();
   w('`pach-convert --to-version TO` on a native file generated at op version FROM, beside the pass-through (the same command without');
   w('`--to-version`) on the same file in the same run. **% of pass-through** is conversion MB/s over pass-through MB/s.');
-  w('**carried / re-encoded / dropped** are the counts `pach-convert -v` printed; **tree twins** are the records the 1.7↔1.8 tree rewrite');
-  w('added (carried + re-encoded + dropped − records in). **losses** is the loss report it printed (expected; it does not fail a case).');
+  w('**carried / byte-level / re-encoded / dropped** are the counts `pach-convert -v` printed (carried: payload bytes kept; byte-level:');
+  w('dropped fields cut out of the bytes, no decode; re-encoded: decoded and encoded); **tree twins** are the records the 1.7↔1.8 tree');
+  w('rewrite added (their sum − records in). **losses** is the loss report it printed (expected; it does not fail a case).');
   w();
-  w('| data set | conversion | pass-through MB/s | conversion MB/s | % of pass-through | records/s pass-through | records/s conversion | peak RSS MiB pass / conv | carried / re-encoded / dropped | tree twins | records with a loss | losses |');
+  w('| data set | conversion | pass-through MB/s | conversion MB/s | % of pass-through | records/s pass-through | records/s conversion | peak RSS MiB pass / conv | carried / byte-level / re-encoded / dropped | tree twins | records with a loss | losses |');
   w('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const p of versionPairs) {
     const c = p.conv!;
@@ -207,11 +211,11 @@ if (versionPairs.length) {
     const passOk = measured(p.pass);
     const l = ladderRows.get(c.name);
     const pct = ok && passOk ? `${((mbps(c) / mbps(p.pass!)) * 100).toFixed(0)} %` : '–';
-    const twins = l ? l.carried + l.reencoded + l.dropped - records(c) : NaN;
+    const twins = l ? l.carried + l.spliced + l.reencoded + l.dropped - records(c) : NaN;
     w(`| ${c.dataset} | ${p.from}→${p.to} | ${passOk ? fmt(mbps(p.pass!)) : '–'} | ${ok ? fmt(mbps(c)) : '**failed**'} | ${pct} | ` +
       `${passOk ? fmt(records(p.pass!) / wall(p.pass!)) : '–'} | ${ok ? fmt(records(c) / wall(c)) : '–'} | ` +
       `${passOk ? rssMiB(p.pass!).toFixed(0) : '–'} / ${ok ? rssMiB(c).toFixed(0) : '–'} | ` +
-      `${l ? `${fmt(l.carried)} / ${fmt(l.reencoded)} / ${fmt(l.dropped)}` : '–'} | ${Number.isFinite(twins) ? (twins > 0 ? `+${fmt(twins)}` : fmt(twins)) : '–'} | ` +
+      `${l ? `${fmt(l.carried)} / ${fmt(l.spliced)} / ${fmt(l.reencoded)} / ${fmt(l.dropped)}` : '–'} | ${Number.isFinite(twins) ? (twins > 0 ? `+${fmt(twins)}` : fmt(twins)) : '–'} | ` +
       `${l ? fmt(l.lossy) : '–'} | ${l ? l.losses.join('; ').replace(/\|/g, '\\|') || 'none' : '–'} |`);
   }
   w();

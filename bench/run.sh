@@ -253,11 +253,13 @@ bench_dataset() {
 }
 
 # ladder_stats NAME LOG: the -v summary of a version/ case (the last run's) into ladder.tsv:
-# case, carried, re-encoded, dropped, records with a loss, the losses ("what ×N at hop", ';'-joined).
+# case, carried, re-encoded, dropped, records with a loss, the losses ("what ×N at hop", ';'-joined),
+# rewritten at byte level.
 ladder_stats() {
-  local name=$1 log=$D/$2 counts lossy losses
+  local name=$1 log=$D/$2 counts lossy losses spliced
   selected "$name" && [[ -f $log ]] || return 0
   counts=$(sed -n 's/.*: \([0-9]*\) records carried as they were, \([0-9]*\) re-encoded, \([0-9]*\) dropped$/\1\t\2\t\3/p' "$log" | tail -1)
+  spliced=$(sed -n 's/.*: \([0-9]*\) records rewritten at byte level.*/\1/p' "$log" | tail -1)
   if [[ -z $counts ]]; then
     log "$name: no conversion summary in $2 (the run failed?); its end:"
     tail -5 "$log" >&2
@@ -265,7 +267,7 @@ ladder_stats() {
   fi
   lossy=$(sed -n 's/.*warning: \([0-9]*\) records lost something.*/\1/p' "$log" | tail -1)
   losses=$(sed -n 's/.*warning: lost \(.*\) (first in record [0-9]*):.*/\1/p' "$log" | paste -sd ';' -)
-  printf '%s\t%s\t%s\t%s\n' "$name" "$counts" "${lossy:-0}" "$losses" >> "$D/ladder.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$counts" "${lossy:-0}" "$losses" "${spliced:-0}" >> "$D/ladder.tsv"
 }
 
 # bench_version FROM TO MIX SIZE L: the FROM data set of one mix, converted to TO and passed through.
