@@ -24,6 +24,8 @@ export interface LossEntry {
 /** The `--report` document. */
 export interface LossReport {
   from: string | null;
+  /** Which pachd release line wrote the input, as far as its ops tell (lib/ops/writer.ts). */
+  written_by: string | null;
   to: string;
   records_in: number;
   records_out: number;

@@ -103,6 +103,7 @@ t.test('the real 1.7 dump goes up to every version and back, byte for byte, with
     t.equal(up.stderr, '', `to ${v}: nothing on stderr (no loss to report)`);
     const r = report(rep);
     t.same([r.from, r.to, r.records_in, r.records_with_loss, r.losses], ['1.7', v, 360, 0, []], `to ${v}: the report says nothing was lost`);
+    t.match(r.written_by, /^pachd 1\.7 /, `to ${v}: the report says which pachd wrote the dump`);
     const { header, records } = await readStream(out);
     t.equal(header?.['op_version'], v, `to ${v}: the header says ${v}`);
     const history = header?.['history'] as Array<{ tool: string; args: string[] }>;
@@ -139,6 +140,7 @@ t.test('the real 1.11 dump goes to 1.12 and 1.13 and back, byte for byte, withou
     t.equal(up.code, 0, `to ${v}: exit 0`);
     const r = JSON.parse(up.stderr) as LossReport;
     t.same([r.from, r.to, r.records_in, r.records_out, r.losses.length], ['1.11', v, 631, 631, 0], `to ${v}: --report - prints a report with no loss on stderr`);
+    t.equal(r.written_by, 'pachd 1.11.x, release branch (1.11 ops with 11 auth ops)', 'the 1.11.x release branch, known by its auth ops');
     const { records } = await readStream(out);
     t.same(notPlainlyOf(records, v), [], `to ${v}: every op is a ${v} op with no unknown field`);
     const back = path.join(dir, `auth-${v}-back.pachctl`);
@@ -244,6 +246,7 @@ t.test('pachd 1.6 fields the 1.7 schema dropped are counted as loss, not silentl
   const rep = JSON.parse(r.stderr) as LossReport;
   t.same(rep.losses.map((l) => [l.path, l.count, l.first_record]), [['repo.#2', 1, 0]], 'the 1.6 repo provenance is the one loss');
   t.match(rep.losses[0]!.reason, /pachd 1\.6 repo provenance/);
+  t.equal(rep.written_by, "pachd 1.6 (1.7 ops; 2 ops in pachd 1.6's shape)", 'the writer is recognised as pachd 1.6');
   const out = r.stdout.toString().trim().split('\n').map((l) => JSON.parse(l));
   t.same(out[2].body, { head: { repo: { name: 'in1' }, id: 'c0ffee' }, s_branch: 'master' }, 'the 1.6 branch op reaches 1.13 as it was');
   const strict = await runTool('pach-convert', ['--from', 'raw', '--to-version', '1.8', '--strict'], { input });

@@ -17,6 +17,7 @@ import { envelopeOf, type RecordStream } from '../../codec/record.js';
 import { PachError, usageError } from '../../errors.js';
 import { convertOpVersion, type LadderStats } from '../../ops/ladder.js';
 import { LossLedger, type LossReport } from '../../ops/loss.js';
+import { WriterGuess } from '../../ops/writer.js';
 import { OP_VERSIONS, type OpVersion } from '../../schema/registry.js';
 import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
 import { startProgress } from '../progress.js';
@@ -43,10 +44,11 @@ function parseOpVersion(text: string): OpVersion {
   throw usageError(`--to-version ${text}: not an op version (${OP_VERSIONS.join(', ')})`);
 }
 
-/** Counts records going in, for the summary and progress. */
-async function* countedIn(records: RecordStream, ctx: RunContext): RecordStream {
+/** Counts records going in, for the summary and progress, and shows them to `writer` when asked to guess. */
+async function* countedIn(records: RecordStream, ctx: RunContext, writer: WriterGuess | undefined): RecordStream {
   for await (const batch of records) {
     ctx.stats.records_in += batch.length;
+    if (writer) for (const rec of batch) writer.observe(rec);
     yield batch;
   }
 }
@@ -129,6 +131,7 @@ export const convertCommand: Command<ConvertArgs> = {
     const ledger = new LossLedger();
     const ladder: LadderStats = { carried: 0, spliced: 0, reencoded: 0, dropped: 0 };
     let fromVersion: OpVersion | null = null;
+    const writer = toVersion ? new WriterGuess() : undefined;
     const counter: ByteCounter = { bytes: 0 };
     const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
     ctx.onAbort(() => sink.abort());
@@ -150,13 +153,14 @@ export const convertCommand: Command<ConvertArgs> = {
         history: [...(inHeader?.history ?? []), entry],
       };
       fromVersion = first ? envelopeOf(first).version : ((inHeader?.op_version as OpVersion | null | undefined) ?? null);
-      let records = countedIn(opened.records, ctx);
+      let records = countedIn(opened.records, ctx, writer);
       if (toVersion) records = convertOpVersion(records, { to: toVersion, ledger, strict: args.strict }, ladder);
       for await (const chunk of encoderFor(args.to, countedOut(records, ctx), header, ctx)) {
         await sink.write(chunk);
       }
       await sink.close();
       if (toVersion) {
+        ctx.log.info(`${name}: written by ${writer?.describe() ?? 'nothing (no records)'}`);
         ctx.log.info(`${name}: ${fromVersion ?? 'empty'} → ${toVersion}: ${ladder.carried} records carried as they were, ${ladder.reencoded} re-encoded, ${ladder.dropped} dropped`);
         ctx.log.info(`${name}: ${ladder.spliced} records rewritten at byte level (fields the target lacks cut out, provenance rewrapped; the rest carried as it was)`);
         if (ledger.empty) ctx.log.info(`${name}: nothing lost on the way to ${toVersion}`);
@@ -169,6 +173,7 @@ export const convertCommand: Command<ConvertArgs> = {
       if (toVersion && args.report) {
         writeReport(args.report, {
           from: fromVersion,
+          written_by: writer?.describe() ?? null,
           to: toVersion,
           records_in: ctx.stats.records_in,
           records_out: ctx.stats.records_out,
