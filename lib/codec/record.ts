@@ -131,13 +131,13 @@ export function kindFieldOf(kind: string): number {
  * A serialized admin.Op holding `payload[start, end)` as op kind `kind` in
  * the slot with field number `slotField`: the envelope `peekOp` reads.
  */
-export function wrapPayload(slotField: number, kind: string, payload: Uint8Array, start = 0, end = payload.length): Uint8Array {
+export function wrapPayload(slotField: number, kind: string, payload: Uint8Array, start = 0, end = payload.length, alloc: (n: number) => Uint8Array = (n) => Buffer.allocUnsafe(n)): Uint8Array {
   const kindField = kindFieldOf(kind);
   if (!SLOT_KINDS[slotField]) throw new RangeError(`no admin.Op slot #${slotField}`);
   const len = end - start;
   const kindTag = kindField * 8 + 2;
   const inner = varintSize(kindTag) + varintSize(len) + len;
-  const out = Buffer.allocUnsafe(1 + varintSize(inner) + inner);
+  const out = alloc(1 + varintSize(inner) + inner);
   let p = writeVarint(out, 0, slotField * 8 + 2);
   p = writeVarint(out, p, inner);
   p = writeVarint(out, p, kindTag);
@@ -145,6 +145,33 @@ export function wrapPayload(slotField: number, kind: string, payload: Uint8Array
   if (payload instanceof Buffer) payload.copy(out, p, start, end);
   else out.set(payload.subarray(start, end), p);
   return out;
+}
+
+/**
+ * Memory for the records of one batch, reused for the next: a stage's
+ * records are valid until its consumer pulls again (docs/ARCHITECTURE.md,
+ * chunk lifetimes), so one growing buffer serves every batch instead of an
+ * allocation per record.
+ */
+export class BatchArena {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 20);
+  private used = 0;
+
+  /** Starts a batch: earlier records' bytes may be overwritten from here on. */
+  reset(): void {
+    this.used = 0;
+  }
+
+  alloc(n: number): Uint8Array {
+    if (this.used + n > this.buf.length) {
+      // Records already handed out keep the old buffer alive; new ones go to a bigger one.
+      this.buf = Buffer.allocUnsafe(Math.max(this.buf.length * 2, n));
+      this.used = 0;
+    }
+    const out = this.buf.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
 }
 
 /** The envelope of a record `wrapPayload` (or an encoder writing the same layout) made: payload last. */

@@ -13,7 +13,7 @@
  */
 import { checkMessage, WireError, type UnknownField } from '../codec/wire-check.js';
 import protobuf from 'protobufjs';
-import { envelopeOf, kindFieldOf, wrapPayload, wrappedEnvelope, type OpEnvelope, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
+import { BatchArena, envelopeOf, kindFieldOf, wrapPayload, wrappedEnvelope, type OpEnvelope, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
 import { dataError } from '../errors.js';
 import { OP_VERSIONS, payloadType, slotByField, slotByVersion, type OpKind, type OpVersion } from '../schema/registry.js';
 import { hop1_7 } from './convert/1_7-to-1_8.js';
@@ -146,9 +146,12 @@ class LossContext {
 async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: LadderStats, tuning: LadderTuning): RecordStream {
   const target = slotByVersion(opts.to);
   const cx = new LossContext(opts);
+  const arena = new BatchArena();
+  const alloc = (n: number): Uint8Array => arena.alloc(n);
   let from: OpVersion | undefined;
   let steps: DirectionEngine[] = [];
   for await (const batch of records) {
+    arena.reset(); // the consumer has pulled again: the last batch's records are done with
     const out: RecordBatch = [];
     for (const rec of batch) {
       const env = envelopeOf(rec);
@@ -160,14 +163,14 @@ async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: Ladd
         from = env.version;
         steps = ladder(from, opts.to);
       }
-      const converted = convertRecord(rec, env, steps, target.field, cx, stats, tuning.decodeAll === true);
+      const converted = convertRecord(rec, env, steps, target.field, cx, stats, tuning.decodeAll === true, alloc);
       if (converted) out.push(converted);
     }
     yield out;
   }
 }
 
-function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[], slotField: number, cx: LossContext, stats: LadderStats, decodeAll: boolean): OpRecord | undefined {
+function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[], slotField: number, cx: LossContext, stats: LadderStats, decodeAll: boolean, alloc: (n: number) => Uint8Array): OpRecord | undefined {
   const kind = env.kind as OpKind;
   cx.rec = rec;
   let carried = !decodeAll;
@@ -184,7 +187,7 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
   const payloadLength = env.payloadEnd - env.payloadStart;
   if (carried) {
     stats.carried++;
-    const bytes = wrapPayload(slotField, kind, rec.bytes, env.payloadStart, env.payloadEnd);
+    const bytes = wrapPayload(slotField, kind, rec.bytes, env.payloadStart, env.payloadEnd, alloc);
     return { bytes, index: rec.index, offset: rec.offset, env: wrappedEnvelope(bytes, slotField, kind, payloadLength) };
   }
   // Dropped fields and enum checks only: cut at byte level, hop by hop, reporting once it all works.
@@ -214,7 +217,7 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
       cx.hop = hops[i]!;
       cx.lose(l.path, l.reason);
     });
-    const out = wrapPayload(slotField, kind, bytes, start, end);
+    const out = wrapPayload(slotField, kind, bytes, start, end, alloc);
     return { bytes: out, index: rec.index, offset: rec.offset, env: wrappedEnvelope(out, slotField, kind, end - start) };
   }
   stats.reencoded++;

@@ -228,7 +228,8 @@ async function* rewriteTrees(records: RecordStream, policy: LossPolicy, dir: Dir
           inGroup = false;
           finishGroup(rec, out);
         } else if (chunks) {
-          group.push(rec);
+          // Held past this batch: a copy, since the stage before may reuse its records' memory.
+          group.push({ bytes: Buffer.from(rec.bytes), index: rec.index, offset: rec.offset });
           chunks.push(Buffer.from(value!)); // a copy: the record's bytes may be reused
         } else {
           out.push(rec);
