@@ -174,7 +174,9 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
   const kind = env.kind as OpKind;
   cx.rec = rec;
   let carried = !decodeAll;
-  for (const e of steps) {
+  /** Hops before this one carry the bytes unchanged (their scan passed). */
+  let firstChange = 0;
+  for (const [i, e] of steps.entries()) {
     const plan = e.kindPlan(kind)!;
     if (!plan.target) {
       cx.hop = e.label;
@@ -182,7 +184,10 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
       stats.dropped++;
       return undefined;
     }
-    if (carried && !scanCarries(plan.scan!, rec.bytes, env.payloadStart, env.payloadEnd)) carried = false;
+    if (carried && !scanCarries(plan.scan!, rec.bytes, env.payloadStart, env.payloadEnd)) {
+      carried = false;
+      firstChange = i;
+    }
   }
   const payloadLength = env.payloadEnd - env.payloadStart;
   if (carried) {
@@ -197,7 +202,7 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
   let start = env.payloadStart;
   let end = env.payloadEnd;
   let spliced = !decodeAll;
-  for (const e of decodeAll ? [] : steps) {
+  for (const e of decodeAll ? [] : steps.slice(firstChange)) {
     const before = lost.length;
     const r = spliceFields(e.kindPlan(kind)!.scan!, bytes, start, end, kind, lost);
     if (r === undefined) {
