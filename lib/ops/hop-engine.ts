@@ -7,10 +7,11 @@
  *   messages converted, dropped fields counted as loss, moves delegated to
  *   the table's function). Messages that are the same in both versions are
  *   passed through as they are.
- * - a scan plan: the byte-level question "does this record use only fields
- *   that keep their number and meaning?". When every hop of a ladder says
- *   yes, the payload's bytes are carried over unchanged and only the op
- *   envelope is rewritten; object and block data are never decoded.
+ * - a scan plan, for `spliceFields`: field number → carry, recurse, check
+ *   enum values, cut (dropped) or rewrap. A record whose fields every hop
+ *   carries keeps its payload bytes and only the op envelope is rewritten
+ *   (object and block data are never decoded); one with dropped fields has
+ *   them cut out of its bytes.
  *
  * A table that leaves a field of a reachable message without a rule, or
  * calls a field kept when the target's field differs, makes compilation
@@ -52,13 +53,13 @@ const WIRE_FIXED32 = 5;
 const FIXED64 = new Set(['fixed64', 'sfixed64', 'double']);
 const FIXED32 = new Set(['fixed32', 'sfixed32', 'float']);
 
-/** What the byte-level scan does with one field number. */
+/** What the byte-level path does with one field number. */
 interface ScanAction {
   /** The source field's name, for loss paths. */
   name: string;
   wire: number;
   packable: boolean;
-  /** A dropped field: why. The scan refuses it; the splice leaves it out and reports it. */
+  /** A dropped field: why. The splice leaves it out and reports it. */
   drop?: string;
   /** For an enum with values the target lacks: how to name the target enum in a report. */
   enumName?: string;
@@ -70,7 +71,7 @@ interface ScanAction {
   allowed?: ReadonlySet<number>;
 }
 
-/** Field number → action; a missing number (unknown, moved, renumbered) sends the record to the slow path. */
+/** Field number → action; a missing number (unknown, moved, renumbered) sends the record to the decoding path. */
 export type ScanPlan = Array<ScanAction | undefined>;
 
 /** Per op kind: the target payload type (undefined: the target has no such kind), converter and scan plan. */
@@ -331,64 +332,12 @@ export class DirectionEngine {
   }
 }
 
-/**
- * Whether `buf[pos, end)` uses only fields `plan` carries unchanged (with
- * the wire types the schema gives them). Anything else, including bytes that
- * do not parse, answers false and leaves the record to the slow path, which
- * decodes it and reports what is wrong.
- */
-export function scanCarries(plan: ScanPlan, buf: Uint8Array, pos: number, end: number): boolean {
-  while (pos < end) {
-    const tag = varintAt(buf, pos, end);
-    if (tag < 0) return false;
-    const a = plan[Math.floor(tag / 8)];
-    if (!a || a.drop !== undefined || a.wrap) return false;
-    const wt = tag & 7;
-    if (wt !== a.wire && !(a.packable && wt === WIRE_LEN)) return false;
-    pos = varintEnd;
-    switch (wt) {
-      case WIRE_VARINT: {
-        const v = varintAt(buf, pos, end);
-        if (v < 0 || (a.allowed && !a.allowed.has(v))) return false;
-        pos = varintEnd;
-        break;
-      }
-      case WIRE_FIXED64:
-        pos += 8;
-        break;
-      case WIRE_FIXED32:
-        pos += 4;
-        break;
-      case WIRE_LEN: {
-        const len = varintAt(buf, pos, end);
-        if (len < 0) return false;
-        const start = varintEnd;
-        const stop = start + len;
-        if (stop > end) return false;
-        if (a.plan && !scanCarries(a.plan, buf, start, stop)) return false;
-        if (a.allowed) {
-          // A packed repeated enum: every value must exist in the target.
-          let p = start;
-          while (p < stop) {
-            const v = varintAt(buf, p, stop);
-            if (v < 0 || !a.allowed.has(v)) return false;
-            p = varintEnd;
-          }
-        }
-        pos = stop;
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return pos === end;
-}
-
 /** A loss a splice found, reported only once the whole record is known to splice. */
 export interface PendingLoss {
   path: string;
   reason: string;
+  /** The hop that found it, filled in by the caller. */
+  hop?: string;
 }
 
 /** `spliceFields` found nothing to change. */
@@ -401,13 +350,12 @@ function varintBytes(n: number): Uint8Array {
 }
 
 /**
- * The byte-level form of a hop for records the scan refuses only because of
- * dropped fields or enum values the target lacks: copies every carried
- * field's bytes as they are, leaves dropped fields out, re-measures the
- * sub-messages that changed, and lists the losses in `lost`. Returns
- * UNCHANGED when nothing had to change, and undefined when the record needs
- * the slow path (a moved or renumbered field, an unknown field, bytes that do
- * not parse).
+ * The byte-level form of a hop: copies every carried field's bytes as they
+ * are, leaves dropped fields out, rewraps `wrap` moves, re-measures the
+ * sub-messages that changed, and lists the losses (dropped fields, enum
+ * values the target lacks) in `lost`. Returns UNCHANGED when no byte had to
+ * change, and undefined when the record needs decoding (a moved or
+ * renumbered field, an unknown field, bytes that do not parse).
  */
 export function spliceFields(plan: ScanPlan, buf: Uint8Array, start: number, end: number, path: string, lost: PendingLoss[]): Uint8Array | undefined {
   let parts: Uint8Array[] | undefined;

@@ -2,12 +2,13 @@
  * The ladder: composes hops to move a stream from its op version to any
  * other, 1.7 → 1.8 → … → 1.13 and back down, one hop module at a time.
  *
- * Per record: when every hop carries the record's fields unchanged (the
- * byte-level scan of hop-engine.ts), only the op envelope is rewritten and
- * the payload bytes are copied as they are: object and block data are never
- * decoded. Otherwise the payload is decoded once in the source version,
- * passed through each hop's converter, and encoded once in the target
- * version. Ops whose kind the target lacks leave the stream. Everything a
+ * Per record, first at byte level (`spliceFields` of hop-engine.ts, hop by
+ * hop): fields every hop carries keep their bytes, dropped ones are cut
+ * out, and only the op envelope is rewritten; object and block data are
+ * never decoded. When a hop moves or renumbers a field the record holds,
+ * or the bytes hold a field the schema does not know, the payload is
+ * decoded once in the source version, passed through each hop's converter,
+ * and encoded once in the target version. Ops whose kind the target lacks leave the stream. Everything a
  * hop cannot carry, and every field the source schema does not know, goes
  * to the loss ledger; with `strict` the first one is a data error instead.
  */
@@ -22,7 +23,7 @@ import { hop1_9 } from './convert/1_9-to-1_10.js';
 import { hop1_10 } from './convert/1_10-to-1_11.js';
 import { hop1_11 } from './convert/1_11-to-1_12.js';
 import { hop1_12 } from './convert/1_12-to-1_13.js';
-import { DirectionEngine, scanCarries, spliceFields, UNCHANGED, type PendingLoss } from './hop-engine.js';
+import { DirectionEngine, spliceFields, UNCHANGED, type PendingLoss } from './hop-engine.js';
 import { loseOrThrow, type LossPolicy } from './loss.js';
 import type { Hop, Msg } from './mapping.js';
 import { treesDown, treesUp } from './trees.js';
@@ -137,6 +138,8 @@ function withTrees(records: RecordStream, opts: LossPolicy, stage: (r: RecordStr
 class LossContext {
   hop = '';
   rec: OpRecord | undefined;
+  /** The byte-level path's losses of the record at hand, reused from record to record. */
+  readonly pending: PendingLoss[] = [];
   constructor(private readonly policy: LossPolicy) {}
   lose(path: string, reason: string): void {
     loseOrThrow(this.policy, this.hop, path, reason, this.rec!);
@@ -173,10 +176,7 @@ async function* ladderStage(records: RecordStream, opts: LossPolicy, stats: Ladd
 function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[], slotField: number, cx: LossContext, stats: LadderStats, decodeAll: boolean, alloc: (n: number) => Uint8Array): OpRecord | undefined {
   const kind = env.kind as OpKind;
   cx.rec = rec;
-  let carried = !decodeAll;
-  /** Hops before this one carry the bytes unchanged (their scan passed). */
-  let firstChange = 0;
-  for (const [i, e] of steps.entries()) {
+  for (const e of steps) {
     const plan = e.kindPlan(kind)!;
     if (!plan.target) {
       cx.hop = e.label;
@@ -184,44 +184,38 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
       stats.dropped++;
       return undefined;
     }
-    if (carried && !scanCarries(plan.scan!, rec.bytes, env.payloadStart, env.payloadEnd)) {
-      carried = false;
-      firstChange = i;
-    }
   }
-  const payloadLength = env.payloadEnd - env.payloadStart;
-  if (carried) {
-    stats.carried++;
-    const bytes = wrapPayload(slotField, kind, rec.bytes, env.payloadStart, env.payloadEnd, alloc);
-    return { bytes, index: rec.index, offset: rec.offset, env: wrappedEnvelope(bytes, slotField, kind, payloadLength) };
-  }
-  // Dropped fields and enum checks only: cut at byte level, hop by hop, reporting once it all works.
-  const lost: PendingLoss[] = [];
-  const hops: string[] = [];
+  // At byte level, hop by hop: fields every hop keeps are carried as bytes, dropped ones cut
+  // out; the losses are reported once the whole record is known to go this way.
+  const lost = cx.pending;
+  lost.length = 0;
   let bytes = rec.bytes;
   let start = env.payloadStart;
   let end = env.payloadEnd;
-  let spliced = !decodeAll;
-  for (const e of decodeAll ? [] : steps.slice(firstChange)) {
+  let byteLevel = !decodeAll;
+  let changed = false;
+  for (const e of decodeAll ? [] : steps) {
     const before = lost.length;
     const r = spliceFields(e.kindPlan(kind)!.scan!, bytes, start, end, kind, lost);
     if (r === undefined) {
-      spliced = false;
+      byteLevel = false;
       break;
     }
-    for (let i = before; i < lost.length; i++) hops[i] = e.label;
+    for (let i = before; i < lost.length; i++) lost[i]!.hop = e.label;
     if (r !== UNCHANGED) {
+      changed = true;
       bytes = r;
       start = 0;
       end = r.length;
     }
   }
-  if (spliced) {
-    stats.spliced++;
-    lost.forEach((l, i) => {
-      cx.hop = hops[i]!;
+  if (byteLevel) {
+    if (changed || lost.length) stats.spliced++;
+    else stats.carried++;
+    for (const l of lost) {
+      cx.hop = l.hop!;
       cx.lose(l.path, l.reason);
-    });
+    }
     const out = wrapPayload(slotField, kind, bytes, start, end, alloc);
     return { bytes: out, index: rec.index, offset: rec.offset, env: wrappedEnvelope(out, slotField, kind, end - start) };
   }
@@ -231,7 +225,7 @@ function convertRecord(rec: OpRecord, env: OpEnvelope, steps: DirectionEngine[],
   let unknown: UnknownField[];
   try {
     unknown = checkMessage(source, rec.bytes, env.payloadStart, env.payloadEnd, kind);
-    const view = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset + env.payloadStart, payloadLength);
+    const view = Buffer.from(rec.bytes.buffer, rec.bytes.byteOffset + env.payloadStart, env.payloadEnd - env.payloadStart);
     msg = source.decode(view) as unknown as Msg;
   } catch (err) {
     const why = err instanceof WireError ? err.message : (err as Error).message;
