@@ -6,7 +6,7 @@
  * would drop them on re-encode; this walk is how the suite notices them.
  */
 import protobuf from 'protobufjs';
-import { readVarint } from './varint.js';
+import { readVarint, varintAt, varintEnd } from './varint.js';
 
 export interface UnknownField {
   /** Dotted path of message types and field names down to the containing message. */
@@ -18,14 +18,59 @@ export interface UnknownField {
 /** Thrown (and turned into a data error by the caller) when the bytes do not parse. */
 export class WireError extends Error {}
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
+export const WIRE_VARINT = 0;
+export const WIRE_FIXED64 = 1;
+export const WIRE_LEN = 2;
+export const WIRE_FIXED32 = 5;
 
-const VARINT_TYPES = new Set(['int32', 'int64', 'uint32', 'uint64', 'sint32', 'sint64', 'bool']);
 const FIXED64_TYPES = new Set(['fixed64', 'sfixed64', 'double']);
 const FIXED32_TYPES = new Set(['fixed32', 'sfixed32', 'float']);
+
+/** The wire type a (resolved) field's values are written with; a repeated scalar may also come packed (WIRE_LEN). */
+export function wireTypeOf(f: protobuf.Field): number {
+  if (f instanceof protobuf.MapField || f.resolvedType instanceof protobuf.Type) return WIRE_LEN;
+  if (f.resolvedType instanceof protobuf.Enum) return WIRE_VARINT;
+  if (FIXED64_TYPES.has(f.type)) return WIRE_FIXED64;
+  if (FIXED32_TYPES.has(f.type)) return WIRE_FIXED32;
+  if (f.type === 'string' || f.type === 'bytes') return WIRE_LEN;
+  return WIRE_VARINT;
+}
+
+/**
+ * Calls `visit(field, wireType, valueStart, valueEnd)` for each top-level
+ * field of `buf[start, end)` (for length-delimited fields the value is the
+ * bytes inside the length), without decoding anything. Returns false, and
+ * stops, when the bytes do not parse or `visit` returns false.
+ */
+export function walkFields(buf: Uint8Array, start: number, end: number, visit: (field: number, wireType: number, valueStart: number, valueEnd: number) => boolean | void): boolean {
+  let pos = start;
+  while (pos < end) {
+    const tag = varintAt(buf, pos, end);
+    if (tag < 0) return false;
+    const wt = tag & 7;
+    let from = varintEnd;
+    let to: number;
+    if (wt === WIRE_VARINT) {
+      if (varintAt(buf, from, end) < 0) return false;
+      to = varintEnd;
+    } else if (wt === WIRE_FIXED64) {
+      to = from + 8;
+    } else if (wt === WIRE_FIXED32) {
+      to = from + 4;
+    } else if (wt === WIRE_LEN) {
+      const len = varintAt(buf, from, end);
+      if (len < 0) return false;
+      from = varintEnd;
+      to = from + len;
+    } else {
+      return false;
+    }
+    if (to > end) return false;
+    if (visit(Math.floor(tag / 8), wt, from, to) === false) return false;
+    pos = to;
+  }
+  return true;
+}
 
 interface FieldPlan {
   name: string;
@@ -47,19 +92,13 @@ function planFor(type: protobuf.Type): Array<FieldPlan | undefined> {
   for (const f of type.fieldsArray) {
     f.resolve();
     const isMap = f instanceof protobuf.MapField;
-    let wire = WIRE_LEN;
+    const wire = wireTypeOf(f);
     let message: protobuf.Type | undefined;
     let mapValue: protobuf.Type | undefined;
     if (isMap) {
       if (f.resolvedType instanceof protobuf.Type) mapValue = f.resolvedType;
     } else if (f.resolvedType instanceof protobuf.Type) {
       message = f.resolvedType;
-    } else if (f.resolvedType instanceof protobuf.Enum || VARINT_TYPES.has(f.type)) {
-      wire = WIRE_VARINT;
-    } else if (FIXED64_TYPES.has(f.type)) {
-      wire = WIRE_FIXED64;
-    } else if (FIXED32_TYPES.has(f.type)) {
-      wire = WIRE_FIXED32;
     }
     plan[f.id] = { name: f.name, wire, packable: f.repeated && wire !== WIRE_LEN, message, mapValue, isMap };
   }

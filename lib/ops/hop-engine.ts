@@ -20,6 +20,7 @@
 import protobuf from 'protobufjs';
 import { payloadType, type OpKind } from '../schema/registry.js';
 import { varintAt, varintEnd, varintSize, writeVarint } from '../codec/varint.js';
+import { WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, wireTypeOf } from '../codec/wire-check.js';
 import { baseName, hopLabel, type DirectionRules, type FieldRule, type MessageRules, type MoveContext, type Msg } from './mapping.js';
 
 /** Converts one decoded message; `path` names it in loss reports. */
@@ -46,12 +47,6 @@ interface Step {
   reason?: string;
 }
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
-const FIXED64 = new Set(['fixed64', 'sfixed64', 'double']);
-const FIXED32 = new Set(['fixed32', 'sfixed32', 'float']);
 
 /** What the byte-level path does with one field number. */
 interface ScanAction {
@@ -83,15 +78,6 @@ export interface KindPlan {
   dropReason?: string;
   convert: Converter;
   scan: ScanPlan | undefined;
-}
-
-function wireOf(f: protobuf.Field): number {
-  if (f instanceof protobuf.MapField || f.resolvedType instanceof protobuf.Type) return WIRE_LEN;
-  if (f.resolvedType instanceof protobuf.Enum) return WIRE_VARINT;
-  if (FIXED64.has(f.type)) return WIRE_FIXED64;
-  if (FIXED32.has(f.type)) return WIRE_FIXED32;
-  if (f.type === 'string' || f.type === 'bytes') return WIRE_LEN;
-  return WIRE_VARINT;
 }
 
 function hasOwn(o: object, k: string): boolean {
@@ -272,7 +258,7 @@ export class DirectionEngine {
     for (const f of src.fieldsArray) {
       f.resolve();
       const rule = this.ruleFor(src, f);
-      const wire = wireOf(f);
+      const wire = wireTypeOf(f);
       if (rule !== 'kept' && 'dropped' in rule) {
         plan[f.id] = { name: f.name, wire, packable: f.repeated && wire !== WIRE_LEN, drop: rule.dropped };
         continue;

@@ -24,7 +24,7 @@
  * ops and pachd converts the tree from its own store.
  */
 import { envelopeOf, wrapPayload, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
-import { varintAt, varintEnd } from '../codec/varint.js';
+import { walkFields, WIRE_LEN } from '../codec/wire-check.js';
 import { dataError } from '../errors.js';
 import { payloadType } from '../schema/registry.js';
 import { dbToTree17, looksLikeDbTree, looksLikeTree17, sha512Hex, tree17ToDb, type TreeConversion } from './hashtree.js';
@@ -95,34 +95,10 @@ function objectOp(value: Uint8Array, like: OpRecord): OpRecord {
  */
 function lengthField(buf: Uint8Array, start: number, end: number, field: number): [number, number] | undefined {
   let found: [number, number] | undefined;
-  let pos = start;
-  while (pos < end) {
-    const tag = varintAt(buf, pos, end);
-    if (tag < 0) return undefined;
-    pos = varintEnd;
-    switch (tag & 7) {
-      case 0:
-        if (varintAt(buf, pos, end) < 0) return undefined;
-        pos = varintEnd;
-        break;
-      case 1:
-        pos += 8;
-        break;
-      case 5:
-        pos += 4;
-        break;
-      case 2: {
-        const len = varintAt(buf, pos, end);
-        if (len < 0 || varintEnd + len > end) return undefined;
-        if (Math.floor(tag / 8) === field) found = [varintEnd, varintEnd + len];
-        pos = varintEnd + len;
-        break;
-      }
-      default:
-        return undefined;
-    }
-  }
-  return pos === end ? found : undefined;
+  const ok = walkFields(buf, start, end, (id, wt, from, to) => {
+    if (id === field && wt === WIRE_LEN) found = [from, to];
+  });
+  return ok ? found : undefined;
 }
 
 /** An object op's value bytes (a view), without decoding the op. */

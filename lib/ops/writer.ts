@@ -7,7 +7,7 @@
  * pachd 1.11.1 and later tags and 1.12 write `Op1_12`.
  */
 import { envelopeOf, type OpRecord } from '../codec/record.js';
-import { varintAt, varintEnd } from '../codec/varint.js';
+import { walkFields } from '../codec/wire-check.js';
 import type { OpVersion } from '../schema/registry.js';
 
 const AUTH_KINDS = new Set(['set_acl', 'set_cluster_role_binding', 'set_auth_config', 'activate_auth', 'restore_auth_token', 'activate_enterprise', 'check_auth_token']);
@@ -15,25 +15,7 @@ const AUTH_KINDS = new Set(['set_acl', 'set_cluster_role_binding', 'set_auth_con
 /** The top-level field numbers present in `bytes[start, end)` (empty when it does not parse). */
 function fieldNumbers(bytes: Uint8Array, start: number, end: number): Set<number> {
   const ids = new Set<number>();
-  let pos = start;
-  while (pos < end) {
-    const tag = varintAt(bytes, pos, end);
-    if (tag < 0) return new Set();
-    ids.add(Math.floor(tag / 8));
-    pos = varintEnd;
-    const wt = tag & 7;
-    if (wt === 0) {
-      if (varintAt(bytes, pos, end) < 0) return new Set();
-      pos = varintEnd;
-    } else if (wt === 1) pos += 8;
-    else if (wt === 5) pos += 4;
-    else if (wt === 2) {
-      const len = varintAt(bytes, pos, end);
-      if (len < 0) return new Set();
-      pos = varintEnd + len;
-    } else return new Set();
-  }
-  return ids;
+  return walkFields(bytes, start, end, (id) => void ids.add(id)) ? ids : new Set();
 }
 
 /** Watches records go by and names the pachd release line that wrote them. */
