@@ -203,3 +203,14 @@ export function fileSink(target: string): Sink {
   };
   return sink;
 }
+
+/**
+ * Writes `value` as JSON (one line, or indented by `space`) to the file
+ * `target`, or to stderr when `target` is `-`: how --summary and --report
+ * files are written.
+ */
+export function writeJsonTo(target: string, value: unknown, space?: number): void {
+  const text = JSON.stringify(value, null, space) + '\n';
+  if (target === '-') process.stderr.write(text);
+  else fs.writeFileSync(target, text);
+}

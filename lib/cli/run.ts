@@ -5,10 +5,10 @@
  * one line on stderr. Signals and a closed stdout end the run cleanly: no
  * stack trace, no partial output file.
  */
-import fs from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { PachError, usageError } from '../errors.js';
 import { EXIT, EXIT_TABLE } from './exit-codes.js';
+import { writeJsonTo } from './io.js';
 import { Logger, type Verbosity } from './log.js';
 import { PROGRESS_MODES, type ProgressMode } from './progress.js';
 import { SUITE_VERSION, versionLine } from './version.js';
@@ -89,12 +89,6 @@ function epilogue(): string {
   return `Exit codes:\n${codes}`;
 }
 
-function writeSummary(target: string, summary: object): void {
-  const text = JSON.stringify(summary) + '\n';
-  if (target === '-') process.stderr.write(text);
-  else fs.writeFileSync(target, text);
-}
-
 /** Runs `cmd` with `argv` (without node and script) and exits the process. */
 export async function run<A>(cmd: Command<A>, argv: string[] = process.argv.slice(2)): Promise<never> {
   const t0 = Date.now();
@@ -115,7 +109,7 @@ export async function run<A>(cmd: Command<A>, argv: string[] = process.argv.slic
   const finish = async (code: number): Promise<never> => {
     if (summaryTarget) {
       try {
-        writeSummary(summaryTarget, { tool: cmd.name, version: SUITE_VERSION, exit_code: code, ...stats, duration_ms: Date.now() - t0, warnings: log.warnings });
+        writeJsonTo(summaryTarget, { tool: cmd.name, version: SUITE_VERSION, exit_code: code, ...stats, duration_ms: Date.now() - t0, warnings: log.warnings });
       } catch (err) {
         log.error(`cannot write summary ${summaryTarget}: ${(err as Error).message}`);
       }

@@ -10,7 +10,7 @@
  * op_version and the trailer's per-kind counts.
  */
 import { dataError, type Where } from '../errors.js';
-import { OP_SLOTS, type OpVersion } from '../schema/registry.js';
+import { OP_KINDS, OP_SLOTS, type OpVersion } from '../schema/registry.js';
 import { varintAt, varintEnd, varintSize, writeVarint } from './varint.js';
 
 export interface OpRecord {
@@ -116,9 +116,8 @@ export function peekOp(bytes: Uint8Array, where: Where = {}): OpEnvelope {
   return { slotField, version: slot.version, kind: kind!, payloadStart, payloadEnd };
 }
 
-/** Field number of each kind inside every `Op1_x` (the same in all slots). */
-const KIND_FIELDS = new Map<string, number>();
-for (const s of SLOT_KINDS) s?.kinds.forEach((k, i) => { if (k) KIND_FIELDS.set(k, i); });
+/** Field number of each kind inside every `Op1_x` (the registry checks it is the same in all slots). */
+const KIND_FIELDS = new Map<string, number>(OP_KINDS.map((k) => [k.name, k.field]));
 
 /** The field number of op kind `kind` inside every `Op1_x` (the same in all slots). */
 export function kindFieldOf(kind: string): number {

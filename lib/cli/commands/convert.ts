@@ -5,7 +5,6 @@
  * their bytes; the native header records where the stream came from and
  * appends this run to its history.
  */
-import fs from 'node:fs';
 import type { Argv } from 'yargs';
 import { type Framing } from '../../codec/detect.js';
 import { encodeJson } from '../../codec/json.js';
@@ -19,7 +18,7 @@ import { convertOpVersion, type LadderStats } from '../../ops/ladder.js';
 import { LossLedger, type LossReport } from '../../ops/loss.js';
 import { WriterGuess } from '../../ops/writer.js';
 import { OP_VERSIONS, type OpVersion } from '../../schema/registry.js';
-import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
+import { fileSink, inputName, openInput, stdoutSink, writeJsonTo, type ByteCounter, type Sink } from '../io.js';
 import { startProgress } from '../progress.js';
 import type { CommonArgs, Command, RunContext } from '../run.js';
 import { checkTerminal, inputOptions, outputOptions, type InputArgs, type OutputArgs } from '../stream-options.js';
@@ -64,12 +63,6 @@ async function* countedOut(records: RecordStream, ctx: RunContext): RecordStream
     ctx.stats.records_out += batch.length;
     yield batch;
   }
-}
-
-function writeReport(target: string, report: LossReport): void {
-  const text = JSON.stringify(report, null, 2) + '\n';
-  if (target === '-') process.stderr.write(text);
-  else fs.writeFileSync(target, text);
 }
 
 function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext): AsyncIterable<Uint8Array> {
@@ -171,7 +164,7 @@ export const convertCommand: Command<ConvertArgs> = {
       throw err;
     } finally {
       if (toVersion && args.report) {
-        writeReport(args.report, {
+        const report: LossReport = {
           from: fromVersion,
           written_by: writer?.describe() ?? null,
           to: toVersion,
@@ -179,7 +172,8 @@ export const convertCommand: Command<ConvertArgs> = {
           records_out: ctx.stats.records_out,
           records_with_loss: ledger.recordsWithLoss,
           losses: ledger.entries(),
-        });
+        };
+        writeJsonTo(args.report, report, 2);
       }
       stopProgress();
       ctx.stats.bytes_in = counter.bytes;
