@@ -57,6 +57,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import zlib from 'node:zlib';
 import { decompress } from '../lib/codec/decompress.js';
+import { prng } from '../test/helpers/prng.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -122,16 +123,6 @@ function measureNode(name: CaseName, file: string): Measurement {
   return JSON.parse(r.stdout) as Measurement;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Writes `size` bytes: pieces of 1–64 KiB cut from a 24 MiB text pool (90 %)
@@ -139,7 +130,7 @@ function mulberry32(seed: number): () => number {
  * zstd -3's window, so repeats are not free matches.
  */
 function generate(file: string, size: number, seed: number): void {
-  const rng = mulberry32(seed);
+  const rng = prng(seed);
   const words = ['commit', 'branch', 'master', 'pipeline', 'edges', 'images', 'finished', 'started', 'provenance', 'datum', 'tree', 'object', 'spec', 'job'];
   const text: string[] = [];
   let textSize = 0;

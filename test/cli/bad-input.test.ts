@@ -11,7 +11,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import snappy from 'snappy';
-import { CONVERT, errorLine, nativeFrames, notCleanDataFailure, prng, SEED, smallStream, spawnCollect } from '../helpers/hostile.js';
+import { CONVERT, errorLine, nativeFrames, notCleanDataFailure, SEED, smallStream, spawnCollect } from '../helpers/hostile.js';
+import { prng } from '../helpers/prng.js';
 import { AUTH_DUMP, SORT_DUMP, joinRaw, lines, nodeCommand, runTool, splitRaw, tempDir, testEnv, type RunResult } from '../helpers/run.js';
 
 const FRAMINGS = ['native', 'raw', 'pachctl', 'json'] as const;

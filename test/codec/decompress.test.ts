@@ -17,7 +17,7 @@ import zlib from 'node:zlib';
 import t from 'tap';
 import { decompress, resolveEngine, sniffCompression, type Compression, type DecompressEngine } from '../../lib/codec/decompress.js';
 import { PachError } from '../../lib/errors.js';
-import { prng } from '../helpers/hostile.js';
+import { prng } from '../helpers/prng.js';
 
 const ZSTD_BIN = '/usr/bin/zstd';
 const HAVE_ZSTD = !process.env['TEST_NO_ZSTD'] && fs.existsSync(ZSTD_BIN);

@@ -24,6 +24,7 @@ import { openStream } from '../../lib/codec/read.js';
 import { envelopeOf } from '../../lib/codec/record.js';
 import { PachError } from '../../lib/errors.js';
 import { SORT_DUMP, binPath, joinRaw, runTool, splitRaw, testEnv, type RunResult } from './run.js';
+import { prng } from './prng.js';
 
 /** Spawns at a time: enough to keep 2 cores busy while others start up. */
 export const POOL = 4;
@@ -45,17 +46,6 @@ export async function pool<T, R>(items: readonly T[], size: number, fn: (item: T
   return out;
 }
 
-/** mulberry32: a tiny seeded generator, so random inputs are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * The offsets to spawn for: every structural one, plus every `stride`-th
