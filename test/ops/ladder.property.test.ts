@@ -66,11 +66,17 @@ function diffPaths(a: unknown, b: unknown, path: string, out: Set<string>): void
   out.add(path);
 }
 
-/** The differing paths of two records, and the bytes when the decoded fields agree. */
-function describeDiff(a: Uint8Array, b: Uint8Array): string {
+/** The topmost paths (from the op kind down) where two records' payloads differ. */
+function differingPaths(a: Uint8Array, b: Uint8Array): Set<string> {
   const x = body(a);
   const diff = new Set<string>();
   diffPaths(x.obj, body(b).obj, x.kind, diff);
+  return diff;
+}
+
+/** The differing paths of two records, and the bytes when the decoded fields agree. */
+function describeDiff(a: Uint8Array, b: Uint8Array): string {
+  const diff = differingPaths(a, b);
   return diff.size ? `fields differ at [${[...diff]}]` : `same fields, bytes ${Buffer.from(a).toString('hex')} vs ${Buffer.from(b).toString('hex')}`;
 }
 
@@ -129,21 +135,44 @@ const pairs = fc
 
 const RUNS = Number(process.env.PACH_PROPERTY_RUNS ?? 150);
 
+/** Random ops of `version`, as the round trips use them. */
+const opsOf = (version: OpVersion): fc.Arbitrary<Uint8Array[]> =>
+  fc.array(opArb(version, KINDS_WITHOUT_OBJECTS, version === '1.8' ? NO_ATOM : undefined), { minLength: 1, maxLength: 8 });
+
+/** One record after `records` went to `via` and back: its original, what came back, the losses the first leg reported. */
+interface Returned {
+  i: number;
+  original: Uint8Array;
+  back: Uint8Array;
+  lost: Set<string> | undefined;
+}
+
+/**
+ * Converts `records` to `via` and the result back to their own version,
+ * checking both outputs; undefined when a check failed (already reported).
+ */
+async function roundTrip(t: { fail(message: string): boolean }, records: Uint8Array[], from: OpVersion, via: OpVersion): Promise<{ returned: Returned[]; first: Awaited<ReturnType<typeof convert>> } | undefined> {
+  const first = await convert(records, via);
+  if (!checkOutput(t, first.out, via)) return undefined;
+  const second = await convert([...first.out.values()], from);
+  if (!checkOutput(t, second.out, from)) return undefined;
+  const firstIndex = [...first.out.keys()];
+  const returned = [...second.out.values()].map((back, j): Returned => {
+    const i = firstIndex[j]!;
+    return { i, original: records[i]!, back, lost: first.ledger.byRecord.get(i) };
+  });
+  return { returned, first };
+}
+
 t.test('up then down: identity without loss, and the report names exactly the fields that differ', async (t) => {
   await fc.assert(
     fc.asyncProperty(
-      pairs.chain(([lo, hi]) => fc.tuple(fc.constant(lo), fc.constant(hi), fc.array(opArb(lo, KINDS_WITHOUT_OBJECTS, lo === '1.8' ? NO_ATOM : undefined), { minLength: 1, maxLength: 8 }))),
+      pairs.chain(([lo, hi]) => fc.tuple(fc.constant(lo), fc.constant(hi), opsOf(lo))),
       async ([lo, hi, records]) => {
-        const up = await convert(records, hi);
-        if (!checkOutput(t, up.out, hi)) return false;
-        const down = await convert([...up.out.values()], lo);
-        if (!checkOutput(t, down.out, lo)) return false;
-        const upIndex = [...up.out.keys()];
-        for (const [j, back] of [...down.out.values()].entries()) {
-          const i = upIndex[j]!;
-          const reported = up.ledger.byRecord.get(i);
+        const trip = await roundTrip(t, records, lo, hi);
+        if (!trip) return false;
+        for (const { i, original, back, lost: reported } of trip.returned) {
           const lost = reported && new Set([...reported].filter((p) => !NOT_A_FIELD_CHANGE.has(p)));
-          const original = records[i]!;
           if (!lost?.size) {
             if (Buffer.compare(Buffer.from(original), Buffer.from(back)) !== 0) {
               t.fail(`${lo}→${hi}→${lo}: record ${i} changed without a reported loss: ${describeDiff(original, back)}`);
@@ -151,9 +180,7 @@ t.test('up then down: identity without loss, and the report names exactly the fi
             }
             continue;
           }
-          const a = body(original);
-          const diff = new Set<string>();
-          diffPaths(a.obj, body(back).obj, a.kind, diff);
+          const diff = differingPaths(original, back);
           if ([...diff].sort().join() !== [...lost].sort().join()) {
             t.fail(`${lo}→${hi}→${lo}: record ${i} differs at [${[...diff]}] but the report says [${[...lost]}]`);
             return false;
@@ -169,26 +196,18 @@ t.test('up then down: identity without loss, and the report names exactly the fi
 t.test('down then up: identity without loss, every difference reported', async (t) => {
   await fc.assert(
     fc.asyncProperty(
-      pairs.chain(([lo, hi]) => fc.tuple(fc.constant(lo), fc.constant(hi), fc.array(opArb(hi, KINDS_WITHOUT_OBJECTS, hi === '1.8' ? NO_ATOM : undefined), { minLength: 1, maxLength: 8 }))),
+      pairs.chain(([lo, hi]) => fc.tuple(fc.constant(lo), fc.constant(hi), opsOf(hi))),
       async ([lo, hi, records]) => {
-        const down = await convert(records, lo);
-        if (!checkOutput(t, down.out, lo)) return false;
-        const up = await convert([...down.out.values()], hi);
-        if (!checkOutput(t, up.out, hi)) return false;
-        const downIndex = [...down.out.keys()];
-        for (const [j, back] of [...up.out.values()].entries()) {
-          const i = downIndex[j]!;
-          const lost = down.ledger.byRecord.get(i);
-          const original = records[i]!;
+        const trip = await roundTrip(t, records, hi, lo);
+        if (!trip) return false;
+        for (const { i, original, back, lost } of trip.returned) {
           const same = Buffer.compare(Buffer.from(original), Buffer.from(back)) === 0;
           if (!lost && !same) {
             t.fail(`${hi}→${lo}→${hi}: record ${i} changed without a reported loss: ${describeDiff(original, back)}`);
             return false;
           }
           if (lost && !same) {
-            const a = body(original);
-            const diff = new Set<string>();
-            diffPaths(a.obj, body(back).obj, a.kind, diff);
+            const diff = differingPaths(original, back);
             const named = [...lost].flatMap((l) => [l, ...MOVED.flatMap(([at, from]) => (l.endsWith(at) ? [l.slice(0, -at.length) + from] : []))]);
             const unreported = [...diff].filter((d) => !named.some((l) => d === l || d.startsWith(`${l}.`) || l.startsWith(`${d}.`)));
             if (unreported.length) {
@@ -198,7 +217,7 @@ t.test('down then up: identity without loss, every difference reported', async (
           }
         }
         for (const i of records.keys()) {
-          if (!down.out.has(i) && !down.ledger.byRecord.has(i)) {
+          if (!trip.first.out.has(i) && !trip.first.ledger.byRecord.has(i)) {
             t.fail(`record ${i} left the stream without a reported loss`);
             return false;
           }
