@@ -38,13 +38,16 @@ const BuildCommit = payloadType('1.7', 'commit')!;
 
 type Format = '1.7' | 'db';
 
-/** A tree object read whole: its format, its hash, and the hash of its entries in sorted 1.7 form (equal for twins). */
+/** A tree object read whole: its format, its hash, and the same tree in the other format. */
 interface TreeInfo {
   format: Format;
   hash: string;
-  entries: string;
-  /** The same tree in the other format. */
   other: TreeConversion;
+  /**
+   * The hash of its entries in sorted 1.7 form, equal for twins. Only asked
+   * for when a tree follows one of the other format, so computed then.
+   */
+  entries(): string;
 }
 
 /** What `content` is, when it is a tree in either format. */
@@ -52,11 +55,11 @@ function readTree(content: Uint8Array): TreeInfo | undefined {
   try {
     if (looksLikeDbTree(content)) {
       const other = dbToTree17(content);
-      return { format: 'db', hash: sha512Hex(content), entries: sha512Hex(other.bytes), other };
+      return { format: 'db', hash: sha512Hex(content), other, entries: () => sha512Hex(other.bytes) };
     }
     if (looksLikeTree17(content)) {
       const other = tree17ToDb(content);
-      return { format: '1.7', hash: sha512Hex(content), entries: sha512Hex(dbToTree17(other.bytes).bytes), other };
+      return { format: '1.7', hash: sha512Hex(content), other, entries: () => sha512Hex(dbToTree17(other.bytes).bytes) };
     }
   } catch {
     /* an ordinary object that happens to start like a tree */
@@ -171,7 +174,7 @@ async function* rewriteTrees(records: RecordStream, policy: LossPolicy, dir: Dir
       previous = tree;
       return;
     }
-    if (before && before.entries === tree.entries) {
+    if (before && before.entries() === tree.entries()) {
       renames.add(tree.hash, before.hash); // the twin of the tree just before: drop it
       return;
     }
