@@ -149,7 +149,7 @@ export class DirectionEngine {
     return g;
   }
 
-  /** Source enum values the target enum lacks, or undefined when it has them all. */
+  /** The values the target enum has, when it lacks some of the source enum's; undefined when it has them all. */
   private missingEnumValues(a: protobuf.Enum, b: protobuf.Enum): ReadonlySet<number> | undefined {
     const have = new Set(Object.values(b.values));
     return Object.values(a.values).some((v) => !have.has(v)) ? have : undefined;

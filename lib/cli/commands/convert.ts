@@ -135,17 +135,17 @@ export const convertCommand: Command<ConvertArgs> = {
       ctx.log.info(`${name}: ${opened.compression ? `${opened.compression}-compressed ` : ''}${opened.framing} stream`);
       const first = await opened.first();
       const inHeader = opened.header();
+      fromVersion = first ? envelopeOf(first).version : ((inHeader?.op_version as OpVersion | null | undefined) ?? null);
       const now = new Date().toISOString();
       const entry: HistoryEntry = { tool: 'pach-convert', version: SUITE_VERSION, args: ctx.safeArgs, time: now };
       const header: NativeHeader = {
         format: 'pach-migrate',
         format_version: 1,
-        op_version: toVersion ?? (first ? envelopeOf(first).version : (inHeader?.op_version ?? null)),
+        op_version: toVersion ?? fromVersion,
         created: inHeader?.created ?? now,
         source: inHeader?.source ?? null,
         history: [...(inHeader?.history ?? []), entry],
       };
-      fromVersion = first ? envelopeOf(first).version : ((inHeader?.op_version as OpVersion | null | undefined) ?? null);
       let records = countedIn(opened.records, ctx, writer);
       if (toVersion) records = convertOpVersion(records, { to: toVersion, ledger, strict: args.strict }, ladder);
       for await (const chunk of encoderFor(args.to, countedOut(records, ctx), header, ctx)) {
