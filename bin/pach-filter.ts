@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { pendingCommand } from '../lib/cli/commands/pending.js';
+import { filterCommand } from '../lib/cli/commands/filter.js';
 import { run } from '../lib/cli/run.js';
 
-void run(pendingCommand('pach-filter', 'select, rename, redact and verify the records of a stream'));
+void run(filterCommand);

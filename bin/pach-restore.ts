@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { pendingCommand } from '../lib/cli/commands/pending.js';
+import { restoreCommand } from '../lib/cli/commands/restore.js';
 import { run } from '../lib/cli/run.js';
 
-void run(pendingCommand('pach-restore', 'replay a stream into a pachd cluster'));
+void run(restoreCommand);

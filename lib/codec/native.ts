@@ -244,7 +244,7 @@ function parseHeader(payload: Uint8Array, offset: number): NativeHeader {
 }
 
 /** Reads a native stream; calls `onHeader` as soon as the header is known. */
-export async function* decodeNative(input: AsyncIterable<Uint8Array>, onHeader?: (h: NativeHeader) => void): RecordStream {
+export async function* decodeNative(input: AsyncIterable<Uint8Array>, onHeader?: (h: NativeHeader) => void, onTrailer?: (t: StreamTrailer) => void): RecordStream {
   const parser = new NativeParser();
   let announced = false;
   for await (const chunk of input) {
@@ -257,6 +257,7 @@ export async function* decodeNative(input: AsyncIterable<Uint8Array>, onHeader?:
     yield batch;
   }
   parser.end();
+  if (parser.trailer) onTrailer?.(parser.trailer);
 }
 
 function frameInto(out: OutputBuffer, type: number, payload: Uint8Array): void {

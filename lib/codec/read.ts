@@ -9,7 +9,7 @@ import { decompress, type Compression } from './decompress.js';
 import { detectFraming, sniffCompressed, type Framing } from './detect.js';
 import { decodeJson } from './json.js';
 import { SNIFF_BYTES } from './limits.js';
-import { decodeNative, type NativeHeader } from './native.js';
+import { decodeNative, type NativeHeader, type StreamTrailer } from './native.js';
 import { decodePachctl } from './pachctl.js';
 import { decodeRaw } from './raw.js';
 import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from './record.js';
@@ -27,6 +27,8 @@ export interface OpenedStream {
   compression?: Compression;
   /** The header the input carried (native, or JSON with a header line), once known. */
   header(): NativeHeader | undefined;
+  /** A native stream's trailer, once read to the end and checked. */
+  trailer(): StreamTrailer | undefined;
   /** The first record, or undefined for an empty stream. Reading it pulls only as far as needed. */
   first(): Promise<OpRecord | undefined>;
   records: RecordStream;
@@ -86,6 +88,7 @@ export async function openStream(input: AsyncIterable<Uint8Array>, opts: OpenOpt
   }
 
   let header: NativeHeader | undefined;
+  let trailer: StreamTrailer | undefined;
   const onHeader = (h: NativeHeader): void => {
     header = h;
   };
@@ -93,7 +96,9 @@ export async function openStream(input: AsyncIterable<Uint8Array>, opts: OpenOpt
   let stream: RecordStream;
   switch (framing) {
     case 'native':
-      stream = decodeNative(bytes, onHeader);
+      stream = decodeNative(bytes, onHeader, (t) => {
+        trailer = t;
+      });
       break;
     case 'pachctl':
       stream = decodePachctl(bytes);
@@ -161,5 +166,5 @@ export async function openStream(input: AsyncIterable<Uint8Array>, opts: OpenOpt
       if (!ended) await src.return?.();
     }
   }
-  return { framing, compression, header: () => header, first, records: records() };
+  return { framing, compression, header: () => header, trailer: () => trailer, first, records: records() };
 }
