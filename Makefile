@@ -36,9 +36,9 @@ test-cli: build
 test-schema: build
 	npx tap "dist/test/schema/**/*.test.js"
 
-## rewrite test/golden/ (the JSON views of the converted real dumps); review the diff, then commit
+## rewrite test/golden/ (JSON views of the converted real dumps, --list of both); review the diff, then commit
 golden: build
-	PACH_UPDATE_GOLDEN=1 npx tap dist/test/cli/golden.test.js
+	PACH_UPDATE_GOLDEN=1 npx tap dist/test/cli/golden.test.js dist/test/cli/list-golden.test.js
 
 ## the most complete real job available: see scripts/demo.sh
 demo: build
