@@ -649,7 +649,8 @@ export class ClusterModel {
       inputs,
       outputBranch: op.output_branch || 'master',
       stats: !!op.enable_stats,
-      salt: !!op.salt && !(this.sv === 7 && this.v >= 8),
+      // 1.7 pipelines lose their salt in the 1.7→1.8 conversion, and pachd 1.8 clears every salt.
+      salt: !!op.salt && !(this.sv === 7 && this.v >= 8) && this.v !== 8,
       specCommit,
       jobs: new Map(),
       recompute: 0,
