@@ -2,8 +2,9 @@
 # make demo: the most complete real job this build can do, on the real
 # pachctl 1.7 dump. Wrap it in the native framing, list what it holds with
 # jq, turn it back into pachctl's framing, and prove nothing changed; migrate
-# it to 1.13 and back; show what going down to 1.10 loses; then show what a
-# damaged backup looks like.
+# it to 1.13 and back; show what going down to 1.10 loses; lint the result and
+# plan its restore offline; show a restore that would fail today (the 1.11
+# dump's expired enterprise code); then what a damaged backup looks like.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -70,7 +71,23 @@ auth=../shared/fixtures/pachctl-1.11-auth.metadata
 echo "\$ pach-convert --to-version 1.10 --report - pachctl-1.11-auth.metadata > /dev/null   # down: what 1.10 cannot hold"
 pach-convert.js --to-version 1.10 -q --report - "$auth" 2>&1 >/dev/null | jq -r '.losses[] | "  lost \(.path) ×\(.count) (\(.hop)): \(.reason)"' | cut -c1-150
 
-step "7. A damaged backup is caught, with where and why" \
+step "7. Lint the 1.13 backup and plan its restore into pachd 1.13, offline" \
+  "pach-filter --verify sort-1.13.native && pach-restore --dry-run sort-1.13.native"
+pach-filter.js --verify "$work/sort-1.13.native"
+pach-restore.js --dry-run "$work/sort-1.13.native" | sed -n '/^outcome/,$p'
+
+step "8. A restore that would fail today is caught before it starts" \
+  "pach-filter --verify pachctl-1.11-auth.metadata"
+set +e
+pach-filter.js --verify -q "$auth" | cut -c1-220
+code=${PIPESTATUS[0]}
+set -e
+echo "exit $code (65 = would not restore cleanly)"
+[[ $code == 65 ]]
+echo "\$ pach-restore --dry-run --at 2020-12-16T00:00:00Z pachctl-1.11-auth.metadata   # the day after it was extracted"
+pach-restore.js --dry-run --at 2020-12-16T00:00:00Z "$auth" | sed -n '/^outcome/,$p'
+
+step "9. A damaged backup is caught, with where and why" \
   "flip one byte of sort.native; pach-convert sort.native"
 cp "$work/sort.native" "$work/bad.native"
 printf '\x00' | dd of="$work/bad.native" bs=1 seek=50000 conv=notrunc status=none

@@ -173,6 +173,11 @@ export class ClusterModel {
     if (this.v >= 9) this.makeRepo(SPEC_REPO, '', 'pachd', -1);
   }
 
+  /** The stream's ops are newer than the emulated pachd can read: nothing applies. */
+  get tooNew(): boolean {
+    return this.v < this.sv;
+  }
+
   /** Sets the op the following calls apply (for problem locations). */
   at(ctx: OpContext): void {
     this.ctx = ctx;

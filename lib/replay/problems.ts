@@ -20,6 +20,7 @@ export interface ProblemClass {
 }
 
 export const PROBLEMS = {
+  PACH_STREAM_TOO_NEW: { severity: 'error', summary: 'a stream whose op version is newer than the pachd it is restored into' },
   PACH_UNKNOWN_OP: { severity: 'error', summary: 'an op kind the stream version has no slot for' },
   PACH_BAD_OP: { severity: 'error', summary: 'an op whose payload does not decode' },
   PACH_MIXED_VERSIONS: { severity: 'error', summary: 'a record in another op version than the first' },

@@ -63,10 +63,17 @@ export class Replayer {
       model.report('PACH_UNKNOWN_OP', [], err instanceof PachError ? err.message : String(err), `unrecognized op type`);
       return;
     }
-    this.modelRef ??= new ClusterModel({ ...this.opts, streamVersion: env.version });
+    if (!this.modelRef) {
+      this.modelRef = new ClusterModel({ ...this.opts, streamVersion: env.version });
+      if (this.modelRef.tooNew) {
+        this.modelRef.at({ record: rec.index, kind: env.kind });
+        this.modelRef.report('PACH_STREAM_TOO_NEW', [], `pachd ${this.modelRef.pachdVersion} cannot read ${env.version} ops; convert the stream first (pach-convert --to-version ${this.modelRef.pachdVersion})`, `unrecognized stream version: ${env.version}`);
+      }
+    }
     const model = this.modelRef;
     const kind = env.kind;
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+    if (model.tooNew) return;
     model.at({ record: rec.index, kind });
     let body: Msg;
     try {

@@ -38,5 +38,7 @@ t.test('make demo runs the real job and proves the records equal', async (t) => 
   t.match(out, /repos:\s+right, left/);
   t.match(out, /pipelines: copy \(input: left \+ right\); sort \(input: copy\)/);
   t.match(out, /byte-identical to the file pachctl extract wrote/);
+  t.match(out, /recompute\s+copy: 6 jobs over 6 input commits/, 'the dry run plans the re-runs of a migrated 1.7 dump');
+  t.match(out, /record 621 \(activate_enterprise\): error: PACH_ACTIVATION_EXPIRED/, 'verify names the op a restore today would fail on');
   t.match(out, /exit 65/);
 });

@@ -77,7 +77,7 @@ export const filterCommand: Command<FilterArgs> = {
       return EXIT.OK;
     }
     const first = problems[0]!;
-    ctx.log.error(`${name}: ${errors} errors, ${hazards} hazards; first at ${first.record >= 0 ? `record ${first.record}` : 'the end of the stream'}: ${first.code}`);
+    ctx.log.error(`${name}: ${errors} error${errors === 1 ? '' : 's'}, ${hazards} hazard${hazards === 1 ? '' : 's'}; first at ${first.record >= 0 ? `record ${first.record}` : 'the end of the stream'}: ${first.code}`);
     return EXIT.DATA;
   },
 };
