@@ -4,7 +4,7 @@ NODE_MODULES := node_modules/.package-lock.json
 SHARED := ../shared
 FIXTURES := $(SHARED)/fixtures
 
-.PHONY: all build test test-codec test-cli test-schema demo bench proto golden clean
+.PHONY: all build test test-codec test-cli test-replay test-schema demo bench proto golden clean
 
 all: build
 
@@ -32,6 +32,9 @@ test-codec: build
 
 test-cli: build
 	npx tap "dist/test/cli/**/*.test.js"
+
+test-replay: build
+	npx tap "dist/test/replay/**/*.test.js"
 
 test-schema: build
 	npx tap "dist/test/schema/**/*.test.js"

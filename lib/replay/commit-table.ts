@@ -95,10 +95,10 @@ export class CommitTable {
 
   add(c: NewCommit): number {
     const i = this.n++;
-    for (const col of [this.repo, this.parentCol, this.branchCol, this.depthCol, this.recordCol, this.provStart, this.provLen]) col.ensure(this.n);
-    for (const col of [this.flagCol, this.originCol]) col.ensure(this.n);
-    for (const col of [this.sizeCol, this.startedCol, this.finishedCol]) col.ensure(this.n);
-    this.keys.ensure(this.n * 16);
+    if (this.n > this.repo.data.length) {
+      for (const col of this.perCommit()) col.ensure(this.n);
+      this.keys.ensure(this.n * 16);
+    }
     this.repo.data[i] = c.repo;
     this.parentCol.data[i] = c.parent;
     this.branchCol.data[i] = c.branch;
@@ -180,10 +180,14 @@ export class CommitTable {
     return -1;
   }
 
+  /** The columns with one entry per commit. */
+  private perCommit(): Array<Column<Int32Array | Float64Array | Uint8Array>> {
+    return [this.repo, this.parentCol, this.branchCol, this.depthCol, this.flagCol, this.originCol, this.sizeCol, this.startedCol, this.finishedCol, this.recordCol, this.provStart, this.provLen];
+  }
+
   /** Bytes held by the columns and the hash table (for the benchmark's bytes-per-commit figure). */
   get bytes(): number {
-    const cols = [this.repo, this.parentCol, this.branchCol, this.depthCol, this.flagCol, this.originCol, this.sizeCol, this.startedCol, this.finishedCol, this.recordCol, this.provStart, this.provLen, this.prov, this.keys];
-    return cols.reduce((s, c) => s + c.data.byteLength, 0) + this.slots.byteLength;
+    return [...this.perCommit(), this.prov, this.keys].reduce((s, c) => s + c.data.byteLength, 0) + this.slots.byteLength;
   }
 
   private keyEquals(c: number, key: Uint8Array): boolean {
