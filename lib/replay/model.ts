@@ -354,8 +354,8 @@ export class ClusterModel {
     if (headCommit >= 0 && provOk) {
       for (const p of prov) {
         const up = this.branches[p]!;
-        if (up.head < 0 && !this.branchIds.has(this.branchKey(up.repo, up.name))) continue;
-        if (up.implicit && up.head < 0) continue;
+        // A provenance branch not restored yet (or headless) has nothing to disagree with.
+        if (up.head < 0) continue;
         const provCommit = this.commits.provenanceOn(headCommit, p);
         if (provCommit >= 0 && up.head >= 0 && provCommit !== up.head) {
           const c = `${repoName}@${this.commits.id(headCommit)}`;
@@ -439,11 +439,16 @@ export class ClusterModel {
     const seenBranch = new Map<number, number>();
     let provOk = true;
     const addProv = (c: number, b: number, direct: boolean): void => {
+      if (b < 0) {
+        // A 1.7/1.8 provenance commit whose branch is unknown: nothing to compare it with.
+        if (!full.some(([x]) => x === c)) full.push([c, b]);
+        return;
+      }
       const had = seenBranch.get(b);
       if (had === undefined) {
         seenBranch.set(b, c);
         full.push([c, b]);
-      } else if (had !== c && direct && b >= 0) {
+      } else if (had !== c && direct) {
         this.report('PACH_PROVENANCE_SAME_BRANCH', [label, this.branchName(b)], `commit ${label}: provenance holds two commits of ${this.branchName(b)} (${this.commits.id(had)} and ${this.commits.id(c)})`, 'the commit provenance contains multiple commits from the same branch');
         provOk = false;
       }
