@@ -47,8 +47,12 @@ export interface BranchState {
   subvenance: number[];
   /** Made by the model (pachd would make it), not by a branch op. */
   implicit: boolean;
-  /** What made it: a branch op, a commit op's branch field, or pachd (pipeline output and stats branches, provenance upserts). */
-  madeBy: 'branch op' | 'commit op' | 'pachd';
+  /**
+   * What made it: a branch op, a commit op's branch field, or pachd (pipeline output and stats
+   * branches, provenance upserts). 'provenance' is only a name a commit's provenance used:
+   * pachd has no such branch until something restores or upserts it.
+   */
+  madeBy: 'branch op' | 'commit op' | 'pachd' | 'provenance';
 }
 
 export interface PipelineInput {
@@ -275,6 +279,13 @@ export class ClusterModel {
     return this.branches[id]!;
   }
 
+  /** A branch pachd makes headless when something names it as provenance. */
+  private upsertBranch(repo: RepoState, name: string): BranchState {
+    const b = this.ensureBranch(repo, name, true);
+    if (b.madeBy === 'provenance') b.madeBy = 'pachd';
+    return b;
+  }
+
   private setProvenance(b: BranchState, provenance: number[]): void {
     for (const p of b.provenance) {
       const up = this.branches[p]!;
@@ -340,7 +351,7 @@ export class ClusterModel {
         provOk = false;
         continue;
       }
-      prov.push(this.ensureBranch(up, pName, true).id);
+      prov.push(this.upsertBranch(up, pName).id);
     }
     const isNew = this.branchId(repoName, name) < 0;
     const b = this.ensureBranch(repo, name, false);
@@ -466,7 +477,7 @@ export class ClusterModel {
       let b = -1;
       if (this.sv >= 9 && p.branch) {
         const pr = this.repos.get(p.branch.repo?.name ?? '');
-        b = pr ? this.ensureBranch(pr, p.branch.name ?? '', true).id : -1;
+        b = pr ? this.ensureBranch(pr, p.branch.name ?? '', true, 'provenance').id : -1;
       } else {
         b = this.commits.branch(c);
       }
@@ -673,7 +684,7 @@ export class ClusterModel {
     const provenance: number[] = [];
     if (this.v >= 9) {
       const spec = this.repos.get(SPEC_REPO) ?? this.makeRepo(SPEC_REPO, '', 'pachd', -1);
-      const sb = this.ensureBranch(spec, name, true);
+      const sb = this.upsertBranch(spec, name);
       if (!specCommit) {
         const parent = sb.head;
         sb.head = this.commits.add({ repo: this.repoIndex.get(SPEC_REPO)!, id: `spec-${++this.syntheticIds}`, parent, branch: sb.id, flags: FINISHED | SYNTHETIC, origin: 0, size: 0, started: this.now, finished: this.now, provenance: [], record: this.ctx.record });
@@ -682,15 +693,15 @@ export class ClusterModel {
     }
     for (const i of inputs) {
       const repo = this.repos.get(i.repo);
-      if (repo) provenance.push(this.ensureBranch(repo, i.branch, true).id);
+      if (repo) provenance.push(this.upsertBranch(repo, i.branch).id);
     }
     let out = this.repos.get(name);
     if (!out) out = this.makeRepo(name, `Output repo for pipeline ${name}.`, 'pipeline', this.ctx.record);
     const spout = !!op.spout;
-    const ob = this.ensureBranch(out, state.outputBranch, true);
+    const ob = this.upsertBranch(out, state.outputBranch);
     this.setProvenance(ob, spout ? [] : provenance);
     if (state.stats) {
-      const sb = this.ensureBranch(out, 'stats', true);
+      const sb = this.upsertBranch(out, 'stats');
       this.setProvenance(sb, [ob.id]);
     }
     for (const p of provenance) this.propagateFrom(p, false);

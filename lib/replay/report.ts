@@ -138,6 +138,7 @@ export function contentsOf(replayer: Replayer, stream: StreamFacts, opts: { comm
   const repos: RepoEntry[] = [...model.repos.values()].map((r) => {
     const branches = [...r.branches.values()]
       .map((id) => model.branches[id]!)
+      .filter((b) => b.madeBy !== 'provenance')
       .map((b) => {
         const chain = restoredChain(model, b);
         return {
@@ -216,7 +217,7 @@ export function planOf(replayer: Replayer, stream: StreamFacts): Plan {
   const model = replayer.model;
   const stop = model.problems.find((p) => p.severity === 'error') ?? null;
   let branchesByPachd = 0;
-  for (const b of model.branches) if (b.implicit) branchesByPachd++;
+  for (const b of model.branches) if (b.implicit && b.madeBy === 'pachd') branchesByPachd++;
   let specCommits = 0;
   let outputRepos = 0;
   for (const r of model.repos.values()) if (r.madeBy === 'pipeline') outputRepos++;
