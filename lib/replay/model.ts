@@ -77,6 +77,8 @@ export interface PipelineState {
   recompute: number;
   /** Distinct input commits those jobs read (the #3864 cost). */
   recomputeInputs: Set<number>;
+  /** Output commits pachd makes, per branch of the output repo (`master`, `stats`, …). */
+  recomputeCommits: Map<string, number>;
 }
 
 export interface AuthState {
@@ -409,19 +411,20 @@ export class ClusterModel {
       return;
     }
 
-    // Finished iff it carries a tree, trees or a finished time; pachd 1.11+ never restores an open commit.
-    let finished = seconds(op.finished);
-    let started = seconds(op.started);
+    // pachd's own converters (1.10 → 1.11 and every hop after) drop a commit's times and
+    // origin, so a stream older than the pachd restoring it keeps neither.
+    const converted = this.sv < this.v;
+    let finished = converted ? NaN : seconds(op.finished);
+    let started = converted ? NaN : seconds(op.started);
     const hasTree = !!(op.tree?.hash || op.trees?.length);
-    let isFinished = hasTree || !Number.isNaN(finished);
-    if (!isFinished && this.v >= 10) {
-      isFinished = true;
-      finished = this.now;
-    }
+    // Finished iff it carries a tree, trees or a finished time; from 1.10.3 restore stamps the
+    // rest finished too. Either way a missing finished time is the time of the restore.
+    const isFinished = hasTree || !Number.isNaN(finished) || this.v >= 10;
+    if (isFinished && Number.isNaN(finished)) finished = this.now;
     if (!isFinished) {
       this.report('PACH_OPEN_COMMIT', [label], `commit ${label} has no tree and no finished time: pachd ${this.pachdVersion} restores it open, without its data`, 'the commit stays open (#4676); commits built on it fail with "has not been finished"');
     }
-    if (Number.isNaN(started)) started = Number.isNaN(finished) ? NaN : finished;
+    if (Number.isNaN(started)) started = Number.isNaN(finished) ? this.now : finished;
     else if (!Number.isNaN(finished) && finished < started) started = finished;
 
     // The branch (1.7/1.8 dumps set it): upserted to this commit; its head is the default parent.
@@ -496,7 +499,7 @@ export class ClusterModel {
       }
     }
 
-    const kindOf = op.origin?.kind ?? 0;
+    const kindOf = converted ? 0 : (op.origin?.kind ?? 0);
     const origin = typeof kindOf === 'string' ? (ORIGIN[kindOf] ?? 0) : num(kindOf);
     const c = this.commits.add({
       repo: r,
@@ -600,6 +603,7 @@ export class ClusterModel {
     b.head = c;
     void repo;
     const pipeline = this.pipelines.get(b.repo);
+    if (pipeline) pipeline.recomputeCommits.set(b.name, (pipeline.recomputeCommits.get(b.name) ?? 0) + 1);
     if (pipeline && b.name === pipeline.outputBranch) {
       pipeline.recompute++;
       for (const p of b.provenance) {
@@ -676,6 +680,7 @@ export class ClusterModel {
       jobs: new Map(),
       recompute: 0,
       recomputeInputs: new Set(),
+      recomputeCommits: new Map(),
     };
     this.pipelines.set(name, state);
     this.count(this.created, 'pipeline');

@@ -110,7 +110,7 @@ export function renderPlan(p: Plan): string {
   const m = p.pachd_makes;
   out.push(field('pachd makes', `${plural(m.output_repos, 'output repo')}, ${plural(m.branches, 'branch', 'branches')}, ${plural(m.spec_commits, 'spec commit')}`));
   if (p.recompute.length) {
-    out.push(field('recompute', p.recompute.map((r) => `${r.pipeline}: ${plural(r.jobs, 'job')} over ${plural(r.input_commits, 'input commit')}`)));
+    out.push(field('recompute', p.recompute.map((r) => `${r.pipeline}: ${plural(r.jobs, 'job')} over ${plural(r.input_commits, 'input commit')} (new commits: ${Object.entries(r.output_commits).map(([b, n]) => `${b} ${n}`).join(', ')})`)));
   } else {
     out.push(field('recompute', 'nothing: every pipeline output is in the stream'));
   }

@@ -208,7 +208,8 @@ export interface Plan {
   bytes: { objects: number; blocks: number };
   already_exist: Record<string, number>;
   pachd_makes: { output_repos: number; branches: number; spec_commits: number };
-  recompute: Array<{ pipeline: string; jobs: number; input_commits: number }>;
+  /** Per pipeline: the jobs pachd will run, the input commits they read, and the output commits it makes per branch. */
+  recompute: Array<{ pipeline: string; jobs: number; input_commits: number; output_commits: Record<string, number> }>;
   needs_token: boolean;
   problems: Problem[];
 }
@@ -235,7 +236,7 @@ export function planOf(replayer: Replayer, stream: StreamFacts): Plan {
     bytes: { objects: model.objectBytes, blocks: model.blockBytes },
     already_exist: sortedCounts(model.ignored),
     pachd_makes: { output_repos: outputRepos, branches: branchesByPachd, spec_commits: specCommits },
-    recompute: [...model.pipelines.values()].filter((p) => p.recompute > 0).map((p) => ({ pipeline: p.name, jobs: p.recompute, input_commits: p.recomputeInputs.size })),
+    recompute: [...model.pipelines.values()].filter((p) => p.recompute > 0 || p.recomputeCommits.size > 0).map((p) => ({ pipeline: p.name, jobs: p.recompute, input_commits: p.recomputeInputs.size, output_commits: Object.fromEntries([...p.recomputeCommits].map(([b, n]) => [`${p.name}@${b}`, n])) })),
     needs_token: replayer.needsToken,
     problems: model.problems,
   };
