@@ -10,7 +10,6 @@ import { openStream } from '../codec/read.js';
 import type { RecordStream } from '../codec/record.js';
 import { PachError, usageError } from '../errors.js';
 import { WriterGuess } from '../ops/writer.js';
-import { PROBLEMS, type ProblemCode } from '../replay/problems.js';
 import { Replayer } from '../replay/replay.js';
 import type { StreamFacts } from '../replay/report.js';
 import { OP_VERSIONS } from '../schema/registry.js';
@@ -96,11 +95,14 @@ export async function replayInput(args: InputArgs & ReplayArgs & CommonArgs & { 
       if (!(err instanceof PachError) || err.exit !== 'DATA') throw err;
       failure = err;
     }
-    const model = replayer.end();
+    const model = replayer.end(failure !== undefined);
     if (failure) {
-      const code: ProblemCode = failure.code in PROBLEMS ? (failure.code as ProblemCode) : 'PACH_INTEGRITY';
       model.at({ record: failure.where.record ?? replayer.records, kind: '' });
-      model.report(code, [], `${failure.code}: ${failure.message}`, 'the restore reads up to here and stops with an error (pachctl: unexpected EOF or a corrupt stream)');
+      if (failure.code === 'PACH_MIXED_VERSIONS') {
+        model.report('PACH_MIXED_VERSIONS', [], failure.message, 'cannot mix different versions of pachd operation within a metadata dumps');
+      } else {
+        model.report('PACH_INTEGRITY', [], `${failure.code}: ${failure.message}`, 'the restore reads up to here and stops with an error (pachctl: unexpected EOF or a corrupt stream)');
+      }
     }
     const version = first ? replayer.model.streamVersion : ((header?.op_version as string | undefined) ?? null);
     const stream: StreamFacts = {

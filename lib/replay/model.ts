@@ -179,6 +179,11 @@ export class ClusterModel {
     if (this.v >= 9) this.makeRepo(SPEC_REPO, '', 'pachd', -1);
   }
 
+  /** pachd 1.6/1.7 skip an op they do not know instead of failing. */
+  get ignoresUnknownOps(): boolean {
+    return this.v <= 7;
+  }
+
   /** The stream's ops are newer than the emulated pachd can read: nothing applies. */
   get tooNew(): boolean {
     return this.v < this.sv;
@@ -323,59 +328,64 @@ export class ClusterModel {
       if (s === undefined) return;
       name = s;
     }
-    const where = `branch ${this.branchKey(repoName, name)}`;
+    const key = this.branchKey(repoName, name);
+    const where = `branch ${key}`;
     const repo = this.needRepo(repoName, where);
     if (!repo) return;
     if (!VALID_NAME.test(name)) {
-      this.report('PACH_INVALID_NAME', [this.branchKey(repoName, name)], `branch name ${JSON.stringify(name)} is not valid`, `branch name (${name}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
+      this.report('PACH_INVALID_NAME', [key], `branch name ${JSON.stringify(name)} is not valid`, `branch name (${name}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
       return;
     }
     let headCommit = -1;
     if (head && head.id) {
-      headCommit = this.resolveCommit(head.repo?.name ?? repoName, head.id);
+      const headRepo: string = head.repo?.name ?? repoName;
+      headCommit = this.resolveCommit(headRepo, head.id);
       if (headCommit < 0) {
-        this.report('PACH_COMMIT_NOT_FOUND', [where, `${head.repo?.name ?? repoName}@${head.id}`], `${where}: head commit ${head.repo?.name ?? repoName}@${head.id} does not exist`, `commit ${head.id} not found in repo ${head.repo?.name ?? repoName}`);
+        this.report('PACH_COMMIT_NOT_FOUND', [key, `${headRepo}@${head.id}`], `${where}: head commit ${headRepo}@${head.id} does not exist`, `commit ${head.id} not found in repo ${headRepo}`);
+        return;
       }
     }
-    // Provenance: every named branch must be in an existing repo; missing branches are made headless.
-    const prov: number[] = [];
-    let provOk = true;
+    // Provenance: every named branch must be in an existing repo (missing branches are upserted
+    // headless once the op is accepted); the branch may not name itself.
+    const named: Array<[RepoState, string]> = [];
+    let refused = false;
     for (const p of (op.provenance ?? []) as Msg[]) {
       const pRepo = p.repo?.name ?? '';
       const pName = p.name ?? '';
       if (pRepo === repoName && pName === name) {
-        this.report('PACH_BRANCH_SELF_PROVENANCE', [where], `${where} names itself in its provenance`, this.v <= 7 ? `provenance loop, branch ${repoName}/${name} cannot be provenance for itself` : `branch ${repoName}@${name} cannot be in its own provenance`);
-        provOk = false;
+        this.report('PACH_BRANCH_SELF_PROVENANCE', [key], `${where} names itself in its provenance`, this.v <= 7 ? `provenance loop, branch ${repoName}/${name} cannot be provenance for itself` : `branch ${repoName}@${name} cannot be in its own provenance`);
+        refused = true;
         continue;
       }
       const up = this.needRepo(pRepo, `${where}: provenance ${this.branchKey(pRepo, pName)}`);
-      if (!up) {
-        provOk = false;
-        continue;
-      }
-      prov.push(this.upsertBranch(up, pName).id);
+      if (up) named.push([up, pName]);
+      else refused = true;
     }
-    const isNew = this.branchId(repoName, name) < 0;
-    const b = this.ensureBranch(repo, name, false);
-    b.madeBy = 'branch op';
     // pachd 1.7 refuses a head together with provenance outright.
-    if (this.v <= 7 && headCommit >= 0 && prov.length) {
-      this.report('PACH_BRANCH_HEAD_PROVENANCE', [where], `${where} has both a head and provenance, which pachd 1.7 refuses`, `cannot point branch "${name}" at target commit "${repoName}/${this.commits.id(headCommit)}" without clearing its provenance`);
+    if (this.v <= 7 && headCommit >= 0 && named.length) {
+      this.report('PACH_BRANCH_HEAD_PROVENANCE', [key], `${where} has both a head and provenance, which pachd 1.7 refuses`, `cannot point branch "${name}" at target commit "${repoName}/${this.commits.id(headCommit)}" without clearing its provenance`);
       return;
     }
-    // A head whose provenance on a provenance branch is not that branch's head is refused.
-    if (headCommit >= 0 && provOk) {
-      for (const p of prov) {
-        const up = this.branches[p]!;
-        // A provenance branch not restored yet (or headless) has nothing to disagree with.
-        if (up.head < 0) continue;
+    // A head whose provenance on a provenance branch is not that branch's current head is refused.
+    if (headCommit >= 0) {
+      for (const [up, pName] of named) {
+        const p = this.branchId(up.name, pName);
+        const upHead = p < 0 ? -1 : this.branches[p]!.head;
+        if (upHead < 0) continue; // not restored yet, or headless: nothing to disagree with
         const provCommit = this.commits.provenanceOn(headCommit, p);
-        if (provCommit >= 0 && up.head >= 0 && provCommit !== up.head) {
-          const c = `${repoName}@${this.commits.id(headCommit)}`;
-          this.report('PACH_BRANCH_HEAD_PROVENANCE', [where, c, this.branchName(p)], `${where}: head ${c} has ${up.repo}@${this.commits.id(provCommit)} as provenance on ${this.branchName(p)}, whose head is ${up.repo}@${this.commits.id(up.head)}`, `cannot create branch "${name}" with commit "${this.commits.id(headCommit)}" as head because commit has "${this.commits.id(provCommit)}" as provenance but that commit is not the head of branch "${up.name}"`);
+        if (provCommit >= 0 && provCommit !== upHead) {
+          const c = this.commitLabel(headCommit);
+          this.report('PACH_BRANCH_HEAD_PROVENANCE', [key, c, this.branchName(p)], `${where}: head ${c} has ${this.commitLabel(provCommit)} as provenance on ${this.branchName(p)}, whose head is ${this.commitLabel(upHead)}`, `cannot create branch "${name}" with commit "${this.commits.id(headCommit)}" as head because commit has "${this.commits.id(provCommit)}" as provenance but that commit is not the head of branch "${pName}"`);
+          refused = true;
         }
       }
     }
+    // pachd applies nothing of a refused CreateBranch.
+    if (refused) return;
+    const prov = named.map(([up, pName]) => this.upsertBranch(up, pName).id);
+    const isNew = this.branchId(repoName, name) < 0;
+    const b = this.ensureBranch(repo, name, false);
+    b.madeBy = 'branch op';
     if (op.provenance?.length || isNew) this.setProvenance(b, prov);
     const moved = headCommit >= 0 && b.head !== headCommit;
     if (headCommit >= 0) b.head = headCommit;
@@ -383,6 +393,12 @@ export class ClusterModel {
   }
 
   // ---------------------------------------------------------------- commits
+
+  /** `repo@id` for people; a commit the model made stands for what pachd would make. */
+  private commitLabel(c: number): string {
+    const repo = this.repoName(this.commits.repoOf(c));
+    return this.commits.flags(c) & SYNTHETIC ? `${repo}@<an output commit pachd makes>` : `${repo}@${this.commits.id(c)}`;
+  }
 
   private resolveCommit(repo: string, id: string): number {
     const r = this.repoIndex.get(repo);
@@ -411,6 +427,7 @@ export class ClusterModel {
       return;
     }
 
+    const firstProblem = this.problems.length;
     // pachd's own converters (1.10 → 1.11 and every hop after) drop a commit's times and
     // origin, so a stream older than the pachd restoring it keeps neither.
     const converted = this.sv < this.v;
@@ -421,9 +438,6 @@ export class ClusterModel {
     // rest finished too. Either way a missing finished time is the time of the restore.
     const isFinished = hasTree || !Number.isNaN(finished) || this.v >= 10;
     if (isFinished && Number.isNaN(finished)) finished = this.now;
-    if (!isFinished) {
-      this.report('PACH_OPEN_COMMIT', [label], `commit ${label} has no tree and no finished time: pachd ${this.pachdVersion} restores it open, without its data`, 'the commit stays open (#4676); commits built on it fail with "has not been finished"');
-    }
     if (Number.isNaN(started)) started = Number.isNaN(finished) ? this.now : finished;
     else if (!Number.isNaN(finished) && finished < started) started = finished;
 
@@ -435,16 +449,23 @@ export class ClusterModel {
         this.report('PACH_INVALID_NAME', [label], `commit ${label}: branch name ${JSON.stringify(branchName)} is not valid`, `branch name (${branchName}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
       } else {
         branch = this.ensureBranch(repo, branchName, false, 'commit op');
+        // pachd refuses to start a commit on an output branch, before it looks at the parent.
+        const specInRequest = ((op.provenance ?? []) as Msg[]).some((p) => ((this.sv >= 9 ? p.commit : p)?.repo?.name ?? '') === SPEC_REPO);
+        const upstream = branch.provenance.filter((b) => this.branches[b]!.repo !== SPEC_REPO);
+        if (upstream.length && !hasTree && !specInRequest) {
+          this.report('PACH_OUTPUT_BRANCH_COMMIT', [label, this.branchKey(repoName, branchName)], `commit ${label} is started on ${this.branchKey(repoName, branchName)}, an output branch`, 'cannot start a commit on an output branch');
+        }
       }
     }
     let parentCommit = -1;
     const parentId: string = parent.id || (branch && branch.head >= 0 ? this.commits.id(branch.head) : '');
     if (parentId) {
       parentCommit = this.resolveCommit(repoName, parentId);
+      const parentLabel = parentCommit >= 0 ? this.commitLabel(parentCommit) : `${repoName}@${parentId}`;
       if (parentCommit < 0) {
-        this.report('PACH_PARENT_NOT_FOUND', [label, `${repoName}@${parentId}`], `commit ${label}: parent ${repoName}@${parentId} does not exist`, `parent commit ${parentId} not found in repo ${repoName}`);
+        this.report('PACH_PARENT_NOT_FOUND', [label, parentLabel], `commit ${label}: parent ${parentLabel} does not exist`, `parent commit ${parentId} not found in repo ${repoName}`);
       } else if (!(this.commits.flags(parentCommit) & FINISHED)) {
-        this.report('PACH_PARENT_NOT_FINISHED', [label, `${repoName}@${parentId}`], `commit ${label}: parent ${repoName}@${parentId} is open`, `parent commit ${repoName}@${parentId} has not been finished`);
+        this.report('PACH_PARENT_NOT_FINISHED', [label, parentLabel], `commit ${label}: parent ${parentLabel} is open`, `parent commit ${repoName}@${parentId} has not been finished`);
       }
     }
 
@@ -493,10 +514,11 @@ export class ClusterModel {
         if (b < 0 || upstream.has(b) || this.branches[b]?.repo === SPEC_REPO) continue;
         this.report('PACH_PROVENANCE_NOT_IN_BRANCH', [label, this.branchName(b)], `commit ${label}: provenance on ${this.branchName(b)}, which ${this.branchKey(repoName, branchName)} is not provenant on (commit ${this.commits.id(c)})`, 'the commit provenance contains a branch which the branch is not provenant on');
       }
-      const specProv = full.some(([, b]) => this.branches[b]?.repo === SPEC_REPO);
-      if (!hasTree && !specProv) {
-        this.report('PACH_OUTPUT_BRANCH_COMMIT', [label, this.branchKey(repoName, branchName)], `commit ${label} is started on ${this.branchKey(repoName, branchName)}, an output branch`, 'cannot start a commit on an output branch');
-      }
+    }
+    // A commit pachd refuses is still kept (so its children are checked on their own), but it is not also "open".
+    const refused = this.problems.slice(firstProblem).some((p) => p.severity === 'error');
+    if (!isFinished && !refused) {
+      this.report('PACH_OPEN_COMMIT', [label], `commit ${label} has no tree and no finished time: pachd ${this.pachdVersion} restores it open, without its data`, 'the commit stays open (#4676); commits built on it fail with "has not been finished"');
     }
 
     const kindOf = converted ? 0 : (op.origin?.kind ?? 0);
@@ -659,7 +681,7 @@ export class ClusterModel {
       if (this.resolveCommit(op.spec_commit.repo?.name || SPEC_REPO, specCommit) < 0) {
         this.report('PACH_SPEC_COMMIT_NOT_FOUND', [name, `${SPEC_REPO}@${specCommit}`], `pipeline ${name}: spec commit ${SPEC_REPO}@${specCommit} does not exist`, `error inspecting spec commit: commit ${specCommit} not found in repo ${SPEC_REPO}`);
         ok = false;
-      } else if (this.branchId(name, op.output_branch || 'master') < 0) {
+      } else if (this.branchId(name, op.output_branch || 'master') < 0 || this.branches[this.branchId(name, op.output_branch || 'master')]!.madeBy === 'provenance') {
         // With a spec commit pachd reuses the restored output branch, so it must be there.
         const ob = op.output_branch || 'master';
         this.report('PACH_OUTPUT_BRANCH_NOT_FOUND', [name, this.branchKey(name, ob)], `pipeline ${name} names a spec commit, but its output branch ${this.branchKey(name, ob)} was not restored before it`, `could not create/update output branch: unable to inspect ${name}@${ob}: /pachyderm_pfs/branches/${name}/ ${ob} not found`);
@@ -756,12 +778,10 @@ export class ClusterModel {
       return;
     }
     if (!this.objects.has(hash)) {
+      // TagObject checks the object exists, and extract writes every object before the tags.
       const tags = (op.tags ?? []).map((t: Msg) => t.name).join(', ');
-      if (this.objects.size > 0 || this.blocks.size > 0) {
-        this.report('PACH_TAG_OBJECT_NOT_FOUND', [short(hash)], `tag ${tags} points at object ${short(hash)}, which the stream does not hold`, `error tagging object: object hash:"${hash}" does not exist`);
-        return;
-      }
-      this.report('PACH_MISSING_OBJECT', [short(hash)], `tag ${tags} points at object ${short(hash)}, and the stream holds no objects: pachd refuses it unless its object store has the object`, `error tagging object: object hash:"${hash}" does not exist`);
+      this.report('PACH_TAG_OBJECT_NOT_FOUND', [short(hash)], `tag ${tags} points at object ${short(hash)}, which the stream does not hold before it (pachd refuses it unless its object store already has the object)`, `error tagging object: object hash:"${hash}" does not exist`);
+      return;
     }
     this.tags += (op.tags ?? []).length || 1;
     this.count(this.created, 'tag');

@@ -22,6 +22,7 @@ export interface ProblemClass {
 export const PROBLEMS = {
   PACH_STREAM_TOO_NEW: { severity: 'error', summary: 'a stream whose op version is newer than the pachd it is restored into' },
   PACH_UNKNOWN_OP: { severity: 'error', summary: 'an op kind the stream version has no slot for' },
+  PACH_IGNORED_OP: { severity: 'hazard', summary: 'an op pachd 1.6/1.7 does not know: it skips it without a word' },
   PACH_BAD_OP: { severity: 'error', summary: 'an op whose payload does not decode' },
   PACH_MIXED_VERSIONS: { severity: 'error', summary: 'a record in another op version than the first' },
   PACH_INTEGRITY: { severity: 'error', summary: 'the stream is truncated or corrupt (trailer, checksum, CRC, record framing)' },
@@ -29,7 +30,7 @@ export const PROBLEMS = {
   PACH_EMPTY_OBJECT: { severity: 'hazard', summary: 'a zero-length object: pachd merges it into the next object' },
   PACH_INVALID_OBJECT_HASH: { severity: 'error', summary: 'a tag whose object hash is not 128 hex characters' },
   PACH_TAG_OBJECT_NOT_FOUND: { severity: 'error', summary: 'a tag on an object the stream does not hold (pachd checks it exists)' },
-  PACH_MISSING_OBJECT: { severity: 'hazard', summary: 'a tree or object index that points at an object or block the stream does not hold' },
+  PACH_MISSING_OBJECT: { severity: 'hazard', summary: 'a tree, datums object or object index that points at an object or block the stream does not hold' },
   PACH_NO_OBJECTS: { severity: 'hazard', summary: 'commits with trees but no objects in the stream (extracted with --no-objects)' },
   PACH_TREE_NOT_FOUND: { severity: 'error', summary: 'a commit whose tree object pachd must read is not in the stream (1.7 and 1.8 BuildCommit, and every conversion of a 1.7 commit)' },
   PACH_INVALID_NAME: { severity: 'error', summary: 'a repo, branch or pipeline name pachd refuses' },

@@ -60,7 +60,10 @@ export class Replayer {
     } catch (err) {
       const model = this.model;
       model.at({ record: rec.index, kind: '' });
-      model.report('PACH_UNKNOWN_OP', [], err instanceof PachError ? err.message : String(err), `unrecognized op type`);
+      const why = err instanceof PachError ? err.message : String(err);
+      // pachd 1.6/1.7 switch on the op's fields and skip one they do not know.
+      if (model.ignoresUnknownOps) model.report('PACH_IGNORED_OP', [], `${why}; pachd ${model.pachdVersion} skips it`, 'nothing: the op is skipped');
+      else model.report('PACH_UNKNOWN_OP', [], why, 'unrecognized op type');
       return;
     }
     if (!this.modelRef) {
@@ -169,14 +172,18 @@ export class Replayer {
     }
   }
 
-  /** The end of the stream: an unfinished group, and the checks that need everything. */
-  end(): ClusterModel {
+  /**
+   * The end of the stream: an unfinished group, and the checks that need everything. A stream
+   * that was cut (`truncated`) is reported as such by its reader; its last group is not
+   * reported again.
+   */
+  end(truncated = false): ClusterModel {
     const model = this.model;
-    if (this.group) {
+    if (this.group && !truncated) {
       model.at({ record: this.group.record, kind: this.group.kind });
       model.report('PACH_OBJECT_GROUP', [], `the ${this.group.kind} that begins at record ${this.group.record} never ends (no empty closing op before the end of the stream)`, 'unexpected EOF');
-      this.group = null;
     }
+    this.group = null;
     model.finish();
     return model;
   }

@@ -8,7 +8,7 @@
 import type { Argv } from 'yargs';
 import { PachError } from '../../errors.js';
 import { planOf } from '../../replay/report.js';
-import { renderPlan } from '../../replay/render.js';
+import { problemLine, renderPlan } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
 import { replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
 import type { CommonArgs, Command } from '../run.js';
@@ -46,7 +46,7 @@ export const restoreCommand: Command<RestoreArgs> = {
     ctx.stats.problems = plan.problems;
     ctx.stats.outcome = plan.outcome;
     process.stdout.write(args.format === 'json' ? JSON.stringify(plan) + '\n' : renderPlan(plan));
-    for (const p of plan.problems) if (p.severity === 'hazard') ctx.log.warn(`${name}: record ${p.record}: ${p.code}: ${p.message}`);
+    for (const p of plan.problems) if (p.severity === 'hazard') ctx.log.warn(`${name}: ${problemLine(p)}`);
     if (plan.stops_at) {
       ctx.log.error(`${name}: the restore would fail at record ${plan.stops_at.record}: ${plan.stops_at.code}: ${plan.stops_at.message}`);
       return EXIT.DATA;
