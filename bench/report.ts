@@ -5,10 +5,12 @@
  *
  * Run: `node dist/bench/report.js DIR` where DIR holds run.sh's machine.tsv
  * (key, value), datasets.tsv (data set, key, value), results.tsv (case, data
- * set, input bytes, records, walls, peak RSS KiB per run, status, command) and
+ * set, input bytes, records, walls, peak RSS KiB per run, status, command),
  * ladder.tsv (version/ case, records carried, re-encoded, dropped, records with
  * a loss, the losses joined by ';', records rewritten at byte level, from
- * `pach-convert -v`).
+ * `pach-convert -v`) and replay.tsv (data set, key, value: the figures
+ * bench/replay.ts printed, plus `verify_lines` and `verify_first`, what
+ * `pach-filter --verify` wrote on stdout).
  * run.sh calls it; running it by hand only makes sense on a kept work directory.
  *
  * How to read the output: see the "How to read" section it writes. A target
@@ -75,6 +77,13 @@ const ladderRows = new Map<string, LadderRow>(lines('ladder.tsv').map(([name, ca
   lossy: Number(lossy),
   losses: (losses ?? '').split(';').filter((x) => x !== ''),
 }]));
+
+/** replay.tsv: per replay data set, bench/replay.ts's figures and what pach-filter --verify said. */
+const replayFigures = new Map<string, Map<string, string>>();
+for (const [label, key, ...v] of lines('replay.tsv')) {
+  if (!replayFigures.has(label!)) replayFigures.set(label!, new Map());
+  replayFigures.get(label!)!.set(key!, v.join('\t'));
+}
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -152,11 +161,12 @@ w('|---|---|---|---:|---:|---:|---:|---:|---:|---|');
 for (const [label, d] of datasets) {
   const raw = Number(d.get('raw'));
   const rel = (k: string): string => (d.has(k) ? `${fmtBytes(Number(d.get(k)))} (${(Number(d.get(k)) / raw).toFixed(2)})` : '–');
-  w(`| ${label} | ${d.get('mix') ?? ''} | ${d.get('version') ?? ''} | ${fmt(Number(d.get('records')))} | ${fmtBytes(raw)} | ${rel('native')} | ${rel('pachctl')} | ${rel('json')} | ${rel('native.zst')} | \`${(d.get('gen') ?? '').replace(/^generate: /, '')}\` |`);
+  w(`| ${label} | ${d.get('mix') ?? ''} | ${d.get('version') ?? ''} | ${fmt(Number(d.get('records')))} | ${fmtBytes(raw)} | ${rel('native')} | ${rel('pachctl')} | ${rel('json')} | ${rel('native.zst')} | \`${(d.get('gen') ?? '').replace(/^(generate|history): /, '')}\` |`);
 }
 w();
 w('(In brackets: size relative to raw. The streamed data set is generated inside the pipeline and never stored; the `v1.x-` ones');
-w('are piped from the generator into `pach-convert --from raw --to native` and stored as native only, so their raw is the generator\'s count.)');
+w('are piped from the generator into `pach-convert --from raw --to native` and stored as native only, so their raw is the generator\'s count;');
+w('the `replay-` one is a consistent history from `bench/history.ts`, stored as raw only.)');
 w();
 
 w('## Results');
@@ -218,6 +228,77 @@ if (versionPairs.length) {
       `${l ? `${fmt(l.carried)} / ${fmt(l.spliced)} / ${fmt(l.reencoded)} / ${fmt(l.dropped)}` : '–'} | ${Number.isFinite(twins) ? (twins > 0 ? `+${fmt(twins)}` : fmt(twins)) : '–'} | ` +
       `${l ? fmt(l.lossy) : '–'} | ${l ? l.losses.join('; ').replace(/\|/g, '\\|') || 'none' : '–'} |`);
   }
+  w();
+}
+
+// ---------------------------------------------------------------- replay model
+
+/** The replay data sets: those generate-history made, or the default name when none ran (its targets then say "not run"). */
+const replayLabels = [...datasets.keys()].filter((k) => datasets.get(k)!.get('mix') === 'history');
+const mib = (kib: number): string => `${(kib / 1024).toFixed(0)} MiB`;
+for (const label of replayLabels) {
+  const S = label.replace(/^replay-/, '');
+  const verify = byName.get(`replay/verify-${S}`);
+  const model = byName.get(`replay/model-${S}`);
+  const cat = byName.get(`anchor/cat-replay-${S}`);
+  const zstd = byName.get(`anchor/zstd1-replay-${S}`);
+  const r = replayFigures.get(label) ?? new Map<string, string>();
+  const rn = (k: string): number => (r.has(k) && r.get(k) !== '' ? Number(r.get(k)) : NaN);
+  const d = datasets.get(label)!;
+  const commits = Number(d.get('commits'));
+  const gen = d.get('gen') ?? '';
+  const part = (re: RegExp): string => re.exec(gen)?.[1] ?? '?';
+  w('## Replay model');
+  w();
+  w('The replay model (`lib/replay`: pachd\'s restore rules op by op, behind `pach-filter --verify`, `pach-restore --dry-run` and');
+  w(`\`pachd-sandbox\`) on **${label}**, a consistent 1.12 history made by \`generate-history --repos ${d.get('repos')} --commits ${d.get('commits')} --seed ${machine.get('seed')}\``);
+  w(`(\`bench/history.ts\`): ${fmt(dsNum(label, 'records'))} records, ${fmtBytes(dsNum(label, 'raw'))} raw: ${part(/records, \d+ bytes; (.*?); setup/)}.`);
+  w('Every record is one op, so ops/s = records ÷ wall. Targets (the issue): ≥ 100 k ops/s and ≤ 300 bytes of model memory per commit.');
+  w();
+  w('| measure | value | target | result |');
+  w('|---|---|---|---|');
+  const verdict = (pass: boolean): string => (pass ? 'pass' : '**FAIL**');
+  if (measured(verify)) {
+    const ops = records(verify!) / wall(verify!);
+    const anchors = [cat, zstd].filter((a): a is Case => measured(a))
+      .map((a) => `${(mbps(verify!) / mbps(a)).toFixed(3)} × \`${a.command.replace(/ > \/dev\/null$/, '')}\` (${fmt(mbps(a))} MB/s, ${wall(a).toFixed(2)} s)`);
+    w(`| \`pach-filter --verify\` end to end, median of ${verify!.walls.length} | ${fmt(ops)} ops/s (${wall(verify!).toFixed(2)} s, ${fmt(mbps(verify!))} MB/s) | ≥ 100 k ops/s | ${verdict(ops >= 100e3)} |`);
+    w(`| its verdict (exit 0, stdout) | ${r.get('verify_lines') === '1' ? 'clean' : `${r.get('verify_lines') ?? '?'} lines`}: \`${(r.get('verify_first') ?? '').replace(/\|/g, '\\|')}\` | no problem | pass |`);
+    w(`| its peak RSS | ${mib(Math.max(...verify!.rssKiB))} (${fmt((Math.max(...verify!.rssKiB) * 1024) / commits)} B per commit) | – | |`);
+    w(`| its speed against the anchors on the same file (MB/s ÷ MB/s) | ${anchors.join('; ') || 'anchors not run'} | – | |`);
+  } else {
+    w(`| \`pach-filter --verify\` end to end | ${verify ? '**failed** (a non-zero exit: problems, or a crash)' : 'not run'} | ≥ 100 k ops/s | ${verify ? '**FAIL**' : 'not run'} |`);
+  }
+  if (measured(model) && r.has('ops_per_s')) {
+    w(`| in-process replay (\`bench/replay.ts\`, one run) | ${fmt(rn('ops_per_s'))} ops/s (${rn('seconds').toFixed(2)} s, ${fmt(rn('mb_per_s'))} MB/s); commit ops alone ${fmt(rn('phase.commits.ops_per_s'))} ops/s | – | |`);
+    w(`| model memory kept per commit: heap + external after a forced GC, model alive, minus the same before | ${fmt(rn('bytes_per_commit'))} B (${fmtBytes(rn('bytes_kept'))}: heap ${fmtBytes(rn('mem.after.heap') - rn('mem.before.heap'))}, external ${fmtBytes(rn('mem.after.external') - rn('mem.before.external'))}, of which ArrayBuffers ${fmtBytes(rn('mem.after.array_buffers') - rn('mem.before.array_buffers'))}) | ≤ 300 B | ${verdict(rn('bytes_per_commit') <= 300)} |`);
+    w(`| of which the CommitTable (\`model.commits.bytes\`: columns and hash slots, capacity included) | ${fmt(rn('commit_table_bytes_per_commit'))} B (${fmtBytes(rn('commit_table_bytes'))} for ${fmt(rn('model_commits'))} commits) | – | |`);
+    w(`| grown during the commit phase alone | ${fmt(rn('commit_phase_bytes_per_commit'))} B per commit | – | |`);
+    if (Number.isFinite(rn('phase.objects.bytes'))) w(`| grown during the objects phase (the object index) | ${fmtBytes(rn('phase.objects.bytes'))} = ${fmt(rn('phase.objects.bytes') / rn('phase.objects.ops'))} B per object (${fmt(rn('phase.objects.ops'))} objects) | – | |`);
+    w(`| bench/replay.ts peak RSS | ${mib(rn('peak_rss_kib'))} | – | |`);
+  } else {
+    w(`| in-process replay and memory (\`bench/replay.ts\`) | ${model ? `**failed**${r.get('first_problem') ? `: ${r.get('problems')} problems, first ${r.get('first_problem')}` : ''}` : 'not run'} | ≤ 300 B/commit | ${model ? '**FAIL**' : 'not run'} |`);
+  }
+  w();
+  const phaseNames = [...new Set([...r.keys()].map((k) => /^phase\.([^.]+)\./.exec(k)?.[1]).filter((x): x is string => !!x))];
+  if (phaseNames.length) {
+    w('In-process, per phase of the extract (phases in stream order; `auth` holds the first `check_auth_token` and the auth ops at the end;');
+    w('memory after a forced GC at each phase change, the clock stopped meanwhile):');
+    w();
+    w('| phase | ops | seconds | ops/s | memory kept |');
+    w('|---|---:|---:|---:|---:|');
+    for (const ph of phaseNames) {
+      w(`| ${ph} | ${fmt(rn(`phase.${ph}.ops`))} | ${rn(`phase.${ph}.seconds`).toFixed(2)} | ${fmt(rn(`phase.${ph}.ops_per_s`))} | ${r.has(`phase.${ph}.bytes`) ? fmtBytes(rn(`phase.${ph}.bytes`)) : '–'} |`);
+    }
+    w();
+  }
+  w('Commands (in the data directory; `generate-history` = `node dist/bench/history.js`, `pach-filter` = `node dist/bin/pach-filter.js`,');
+  w('`replay-model` = `node --expose-gc dist/bench/replay.js`):');
+  w();
+  w('```');
+  w(`generate-history --repos ${d.get('repos')} --commits ${d.get('commits')} --seed ${machine.get('seed')} > ${label}.raw`);
+  for (const c of [cat, zstd, verify, model]) if (c) w(c.command);
+  w('```');
   w();
 }
 
@@ -311,6 +392,24 @@ for (const [from, to] of [['1.7', '1.13'], ['1.13', '1.9']] as const) {
   }
 }
 
+// The replay model: throughput end to end, memory in-process (bench/replay.ts), on the consistent history.
+for (const label of replayLabels.length ? replayLabels : ['replay-1M']) {
+  const S = label.replace(/^replay-/, '');
+  const r = replayFigures.get(label) ?? new Map<string, string>();
+  const cat = get(`anchor/cat-replay-${S}`);
+  target(`replay: \`pach-filter --verify\` ≥ 100 k ops/s, ${label}`, [get(`replay/verify-${S}`)], (c) => {
+    const ops = records(c) / wall(c);
+    const vsCat = measured(cat) ? `; ${(mbps(c) / mbps(cat!)).toFixed(3)} × cat's ${fmt(mbps(cat!))} MB/s` : '';
+    const inProc = r.has('ops_per_s') ? `; in-process ${fmt(Number(r.get('ops_per_s')))} ops/s, commits ${fmt(Number(r.get('phase.commits.ops_per_s')))} ops/s` : '';
+    return [`${fmt(ops)} ops/s (median ${wall(c).toFixed(2)} s, clean${vsCat}${inProc})`, ops >= 100e3];
+  });
+  target(`replay: model memory ≤ 300 B/commit, ${label}`, [get(`replay/model-${S}`)], () => {
+    const b = Number(r.get('bytes_per_commit'));
+    if (!r.has('bytes_per_commit') || !Number.isFinite(b)) return ['bench/replay.ts printed no bytes_per_commit', false];
+    return [`${b.toFixed(0)} B/commit kept (CommitTable ${Number(r.get('commit_table_bytes_per_commit')).toFixed(0)} B/commit)`, b <= 300];
+  });
+}
+
 const tally = (p: boolean | undefined): number => verdicts.filter((v) => v.pass === p).length;
 out.splice(summaryAt, 0, '', `**Targets:** ${tally(true)} pass, ${tally(false)} fail${tally(undefined) ? `, ${tally(undefined)} not run` : ''} (see [Targets](#targets)).`);
 
@@ -324,7 +423,8 @@ w();
 
 w('## Commands');
 w();
-w('Each ran in the data directory with `pach-convert` = `node dist/bin/pach-convert.js` and `generate` = `node dist/bench/generate.js`,');
+w('Each ran in the data directory with `pach-convert` = `node dist/bin/pach-convert.js`, `generate` = `node dist/bench/generate.js`,');
+w('`pach-filter` = `node dist/bin/pach-filter.js` and `replay-model` = `node --expose-gc dist/bench/replay.js`,');
 w("as `/usr/bin/time -f '%e %M' bash -c 'set -euo pipefail; COMMAND'`.");
 w();
 w('```');
@@ -350,6 +450,12 @@ w('  payload bytes (only the op envelope is rewritten); the others are decoded, 
 w('  and the loss report) went to `version-A-to-B-….log`; a loss is expected, a non-zero exit fails the case. The generated streams are');
 w('  not a consistent history: the 1.7 commits name tree objects the stream does not hold, so every 1.7 commit reports its');
 w('  `commit.tree` as lost and the 1.7→1.8 tree rewrite has no tree to convert (the tree twins column shows whether it found any).');
+w('- **replay/** cases run the replay model on a consistent history (`bench/history.ts`; `bench/generate.ts` streams are not histories,');
+w('  the model would report nearly every op). `replay/verify` is `pach-filter --verify` as a user runs it (start-up, format detection,');
+w('  reading, decoding, the model); it must exit 0. `replay/model` is `bench/replay.ts`, one run, in-process: its ops/s leave out start-up');
+w('  and the reader, and its memory figure is the growth of heap + external (V8\'s `external` already holds the ArrayBuffers, so they are');
+w('  not added twice) between a forced GC before the first record and one after the last, divided by the commit ops. Its peak RSS');
+w('  includes the 16 MiB read buffer and the forced GCs\' timing; the figure for users is `replay/verify`\'s.');
 w('- The box has 2 cores and is shared; a load average well above 0 at start or end means other work ran too. Compare cases of one run.');
 w();
 

@@ -14,6 +14,14 @@
 #   stream/...     8 GiB never stored: generate | pach-convert --from raw --to native | cat
 #                  against generate | cat, with the peak RSS of pach-convert alone
 #   gen/...        the generator alone on 5 M metadata records (it must not be the bottleneck)
+#   replay/...     the replay model (lib/replay) on replay-1M, a CONSISTENT 1.12 history made once by
+#                  bench/history.ts (1000 repos, 1 M commits, their object index, branches, pipelines,
+#                  jobs, auth; ~2.2 M records, ~0.56 GB raw): replay/verify is `pach-filter --verify`
+#                  end to end (it must exit 0: no problem), beside the anchors anchor/cat-replay
+#                  (`cat FILE > /dev/null`) and anchor/zstd1-replay (`zstd -1`) on the same file;
+#                  replay/model runs bench/replay.ts once for the in-process figures (ops/s per
+#                  phase, bytes kept per commit after a forced GC, CommitTable bytes), kept in
+#                  replay.tsv for the report's "Replay model" section.
 #   version/...    op-version conversion (issue 4) on the same two mixes and sizes generated with
 #                  --version 1.7 and --version 1.13 (v1.7-objects-1GiB, v1.13-meta-256MiB, ...;
 #                  stored as native only, straight from the generator): pach-convert --to-version
@@ -32,9 +40,13 @@
 #                                                     # only data sets a selected case reads are made
 #   BENCH_FILTER='^version/' BENCH_RUNS=1 BENCH_OBJECTS_SIZE=64MiB BENCH_METADATA_SIZE=16MiB bash bench/run.sh
 #                                                     # a quick check of the version cases
-# Knobs: BENCH_RUNS (3), BENCH_STREAM_RUNS (1; also for gen/), BENCH_SEED (42),
+#   BENCH_FILTER=replay bash bench/run.sh             # only the replay model and its anchors (~2-3 min)
+#   BENCH_FILTER=replay BENCH_RUNS=1 BENCH_REPLAY_REPOS=20 BENCH_REPLAY_COMMITS=5000 bash bench/run.sh
+#                                                     # a quick check of the replay cases
+# Knobs: BENCH_RUNS (3), BENCH_STREAM_RUNS (1; also for gen/ and replay/model), BENCH_SEED (42),
 # BENCH_OBJECTS_SIZE (1GiB), BENCH_METADATA_SIZE (256MiB), BENCH_STREAM_SIZE (8GiB),
-# BENCH_JQ_SLICE (128MiB), BENCH_GEN_RECORDS (5000000), BENCH_OUT (file for the report),
+# BENCH_JQ_SLICE (128MiB), BENCH_GEN_RECORDS (5000000), BENCH_REPLAY_REPOS (1000),
+# BENCH_REPLAY_COMMITS (1000000; the data set is named after it: replay-1M), BENCH_OUT (file for the report),
 # BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~10 GB of data sets go;
 # removed at exit). dist/ is copied there first, so a rebuild during the run is harmless.
 #
@@ -42,8 +54,10 @@
 # the compressed file for pachctl->native); "stream MB/s" is over the raw framing of the
 # same records, so every case of a data set can be compared. "x cat|cat" divides by the
 # anchor on the same data set; for version/ cases, "% of pass-through" divides by the
-# pass-through on the same file in the same run. The box is small and shared: compare cases
-# of one run, not runs of different days; the machine section records the load average.
+# pass-through on the same file in the same run; replay/ cases count ops/s (every record is
+# an op) and compare with cat and zstd -1 reading the same file in the same run. The box is
+# small and shared: compare cases of one run, not runs of different days; the machine section
+# records the load average.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,6 +70,8 @@ OBJ_SIZE=${BENCH_OBJECTS_SIZE:-1GiB}
 META_SIZE=${BENCH_METADATA_SIZE:-256MiB}
 STREAM_SIZE=${BENCH_STREAM_SIZE:-8GiB}
 JQ_SLICE=${BENCH_JQ_SLICE:-128MiB}
+REPLAY_REPOS=${BENCH_REPLAY_REPOS:-1000}
+REPLAY_COMMITS=${BENCH_REPLAY_COMMITS:-1000000}
 FILTER=${BENCH_FILTER:-}
 if [[ -n ${BENCH_OUT:-} ]]; then OUT=$BENCH_OUT
 elif [[ -n $FILTER ]]; then OUT=-
@@ -65,7 +81,8 @@ fi
 for tool in /usr/bin/time zstd jq node; do
   command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
 done
-[[ -f dist/bench/generate.js && -f dist/bin/pach-convert.js && -f dist/bench/report.js && -d node_modules ]] \
+[[ -f dist/bench/generate.js && -f dist/bin/pach-convert.js && -f dist/bench/report.js && -f dist/bin/pach-filter.js \
+  && -f dist/bench/history.js && -f dist/bench/replay.js && -d node_modules ]] \
   || { echo "bench: build first (npx tsc -p . or make build)" >&2; exit 1; }
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/pach-bench.XXXXXX")
@@ -79,9 +96,13 @@ cp -R dist "$D/app/dist"
 ln -s "$ROOT/node_modules" "$D/app/node_modules"
 ln -s "$ROOT/package.json" "$D/app/package.json"
 BUILT=$(date -u -r dist/bin/pach-convert.js '+%Y-%m-%d %H:%M UTC')
-# The commands run in $D with these two names on PATH, so BENCHMARKS.md can show them as typed.
+# The commands run in $D with these names on PATH, so BENCHMARKS.md can show them as typed.
 printf '#!/bin/sh\nexec node %q/app/dist/bin/pach-convert.js "$@"\n' "$D" > "$D/bin/pach-convert"
 printf '#!/bin/sh\nexec node %q/app/dist/bench/generate.js "$@"\n' "$D" > "$D/bin/generate"
+printf '#!/bin/sh\nexec node %q/app/dist/bin/pach-filter.js "$@"\n' "$D" > "$D/bin/pach-filter"
+# (not `history`: that is a bash builtin)
+printf '#!/bin/sh\nexec node %q/app/dist/bench/history.js "$@"\n' "$D" > "$D/bin/generate-history"
+printf '#!/bin/sh\nexec node --expose-gc %q/app/dist/bench/replay.js "$@"\n' "$D" > "$D/bin/replay-model"
 chmod +x "$D/bin/"*
 export PATH="$D/bin:$PATH"
 
@@ -91,6 +112,7 @@ MACHINE=$D/machine.tsv
 : > "$RESULTS"
 : > "$DATASETS"
 : > "$D/ladder.tsv"
+: > "$D/replay.tsv"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 size_of() { stat -c %s "$1"; }
@@ -317,6 +339,56 @@ bench_generator() {
   fi
 }
 
+# human_count N: 1000000 -> 1M, 5000 -> 5k, 1234 -> 1234 (for data set labels).
+human_count() {
+  local n=$1
+  if ((n % 1000000 == 0)); then echo "$((n / 1000000))M"
+  elif ((n % 1000 == 0)); then echo "$((n / 1000))k"
+  else echo "$n"
+  fi
+}
+
+# dataset_history LABEL: LABEL.raw, a consistent history from bench/history.ts, made once.
+dataset_history() {
+  local label=$1
+  [[ -f $D/$label.raw ]] && return 0
+  log "generating $label (history, $REPLAY_REPOS repos, $REPLAY_COMMITS commits)"
+  if ! (cd "$D" && generate-history --repos "$REPLAY_REPOS" --commits "$REPLAY_COMMITS" --seed "$SEED" > "$label.raw" 2> "$label.gen.log"); then
+    cat "$D/$label.gen.log" >&2
+    exit 1
+  fi
+  local summary
+  summary=$(tail -1 "$D/$label.gen.log")
+  RECORDS[$label]=$(sed -n 's/^history: \([0-9]*\) records.*/\1/p' <<< "$summary")
+  printf '%s\tgen\t%s\n%s\tmix\thistory\n%s\tsize\t%s repos, %s commits\n' "$label" "$summary" "$label" "$label" "$REPLAY_REPOS" "$REPLAY_COMMITS" >> "$DATASETS"
+  printf '%s\trecords\t%s\n%s\traw\t%s\n%s\tversion\t%s\n' "$label" "${RECORDS[$label]}" "$label" "$(size_of "$D/$label.raw")" \
+    "$label" "$(sed -n '1s/.* version=\([0-9.]*\).*/\1/p' "$D/$label.gen.log")" >> "$DATASETS"
+  printf '%s\tcommits\t%s\n%s\trepos\t%s\n' "$label" "$REPLAY_COMMITS" "$label" "$REPLAY_REPOS" >> "$DATASETS"
+}
+
+# The replay model (issue: replay throughput and memory) on a consistent history: pach-filter --verify
+# end to end beside cat and zstd -1 on the same file, then bench/replay.ts once for the in-process figures.
+bench_replay() {
+  local L label f
+  L=$(human_count "$REPLAY_COMMITS")
+  label=replay-$L f=replay-$L.raw
+  wants "anchor/cat-replay-$L" "anchor/zstd1-replay-$L" "replay/verify-$L" "replay/model-$L" || return 0
+  dataset_history "$label"
+  local n=${RECORDS[$label]}
+  run_case "anchor/cat-replay-$L" "$label" "$f" "$n" "$RUNS" "cat $f > /dev/null"
+  run_case "anchor/zstd1-replay-$L" "$label" "$f" "$n" "$RUNS" "zstd -q -1 -T1 -c $f > /dev/null"
+  run_case "replay/verify-$L" "$label" "$f" "$n" "$RUNS" "pach-filter --verify $f > verify-$L.out"
+  if selected "replay/verify-$L" && [[ -f $D/verify-$L.out ]]; then
+    # What --verify said: one line when clean, one per problem otherwise.
+    printf '%s\tverify_lines\t%s\n%s\tverify_first\t%s\n' "$label" "$(wc -l < "$D/verify-$L.out")" "$label" "$(head -1 "$D/verify-$L.out" | tr '\t' ' ')" >> "$D/replay.tsv"
+  fi
+  run_case "replay/model-$L" "$label" "$f" "$n" "$STREAM_RUNS" "replay-model $f > replay-model-$L.tsv 2> replay-model-$L.log"
+  if selected "replay/model-$L" && [[ -f $D/replay-model-$L.tsv ]]; then
+    sed "s/^/$label\t/" "$D/replay-model-$L.tsv" >> "$D/replay.tsv"
+    cat "$D/replay-model-$L.log" >&2
+  fi
+}
+
 START=$(date +%s)
 machine
 printf 'load_start\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
@@ -328,6 +400,7 @@ bench_version 1.13 1.9 objects "$OBJ_SIZE" "$OBJ_SIZE"
 bench_version 1.13 1.9 metadata "$META_SIZE" "meta-$META_SIZE"
 bench_stream "$STREAM_SIZE"
 bench_generator
+bench_replay
 printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
 printf 'elapsed\t%s\n' "$(($(date +%s) - START))" >> "$MACHINE"
 printf 'jq_slice\t%s\n' "$JQ_SLICE" >> "$MACHINE"

@@ -1,0 +1,1066 @@
+/**
+ * bench/history.ts: the seeded generator of a CONSISTENT Pachyderm 1.12
+ * metadata history, the input of the replay-model benchmark (bench/replay.ts,
+ * the replay/ cases of bench/run.sh).
+ *
+ * bench/generate.ts makes valid records that do not form a history (a pool
+ * commit is emitted many times, hashes do not match between ops): fine for the
+ * codec, useless for the replay model, which would report every op. This one
+ * simulates a cluster and writes what `pachctl extract` of pachd 1.9+ would
+ * (../shared/pachyderm/SEMANTICS.md §2.3), so `pach-filter --verify` replays
+ * it clean (exit 0, no problem):
+ *
+ *   check_auth_token{}                         auth is on, so extract starts with it
+ *   create_object per tree/datums object       the object index (no block data)
+ *   repo: __spec__, then every repo            oldest first; outputs say "Output repo for pipeline X."
+ *   commit: every commit, oldest first         parents before children; a root commit's parent is
+ *                                              {repo} only; 32-hex IDs; input and __spec__ commits
+ *                                              carry `tree`, output commits `trees` and `datums`,
+ *                                              stats commits `trees`; size_bytes, started, finished,
+ *                                              origin (USER, AUTO for outputs and stats); output and
+ *                                              stats commits carry their FULL provenance as
+ *                                              CommitProvenance{commit, branch}, sorted by repo then
+ *                                              branch, always on the upstream heads of the moment;
+ *                                              never `branch`
+ *   branch: every branch, in creation order    head, direct provenance (output master: its inputs
+ *                                              and __spec__@<pipeline>; stats: <pipeline>@master)
+ *   pipeline, then its jobs                    topological; spec_commit = the pipeline's newest
+ *                                              __spec__ commit; one job per output commit, newest
+ *                                              first, with its stats_commit when stats are on
+ *   activate_enterprise, activate_auth,        auth, as 1.11+ extracts it (a synthetic activation
+ *   restore_auth_token, set_cluster_role_      code that expires in 2099, hashed robot tokens)
+ *   binding, set_auth_config
+ *   set_acl per repo (newest first), __spec__ last
+ *
+ * The cluster (--repos R, --commits C): R/10 repos are pipeline outputs, the
+ * rest inputs with long master chains (each input's share of the commits is
+ * log-uniform over 1…200: at the defaults chains run from ~20 to ~5,000
+ * commits, median ~300, the longest tenth over 3,000). Most pipelines read one input repo,
+ * some a cross of two, some the output of an earlier pipeline; about a third
+ * keep stats (a stats commit per output commit), about a third are updated
+ * once (a second __spec__ commit, and a reprocessing output commit). Every
+ * input commit makes one output commit in each pipeline downstream of it, as
+ * pachd's propagation does, so outputs come to ~10-20 % of the commits. Some
+ * input repos also have a `staging` branch on an older master commit. The
+ * history stops at exactly C commits (the last few go to repos no pipeline
+ * reads, so no output is left behind its inputs).
+ *
+ *   --trees indexed  (default) every tree and datums object a commit names is in the object
+ *                    index: what a full extract holds, minus the block bytes. Clean.
+ *   --trees bare     commits name trees, the stream indexes none: a --no-objects extract.
+ *                    The model says so once (PACH_NO_OBJECTS, a hazard: --verify exits 65).
+ *   --trees none     commits without trees (finished by their time only). Clean.
+ *
+ * How: the history is simulated twice from the same seed: once to count (the
+ * object index and the branch list, which come before or after the commits,
+ * need the final counts), once to write the commits. Every ID, hash, size and
+ * time is a function of (chain, sequence number), so nothing per commit is
+ * kept: memory is flat (a few MB of counters and job times), whatever C is.
+ * Commits and create_object ops, nearly all the records, are encoded by hand
+ * straight into 4 MiB batches (fs.writeSync on fd 1); the first 2000 and every
+ * 9973rd are re-encoded with protobufjs (`OpType.encode(OpType.fromObject())`)
+ * and must come out byte-identical, or the generator stops. The rare ops
+ * (repos, branches, pipelines, jobs, auth) go through protobufjs.
+ *
+ * Run (after `npx tsc -p .`; bench/run.sh runs it as `generate-history`, since `history` is a bash builtin):
+ *   node dist/bench/history.js > history.raw                       # 1000 repos, 1 M commits
+ *   node dist/bench/history.js --repos 20 --commits 5000 | node dist/bin/pach-filter.js --verify
+ *   node dist/bench/history.js --repos 20 --commits 5000 | node dist/bin/pach-convert.js --to json | jq -c .
+ * Options: --repos N (1000), --commits N (1000000, at least 2 × repos), --seed N (42),
+ * --trees indexed|bare|none. stderr gets one line with the options before, and one
+ * with records, bytes, repos, pipelines, commits by kind, jobs, objects and the
+ * speed after. A closed stdout ends it quietly with 141.
+ *
+ * How to read: at the defaults (seed 42) it writes 2,225,269 records, 559 MB:
+ * 1,000,000 commits (869,608 input, 131 spec, 110,968 output, 19,293 stats),
+ * 1,110,968 create_object, 110,968 jobs, 1,221 branches, 1,001 repos and
+ * set_acl, 100 pipelines; in 4-8 s on the 2-core benchmark box under load
+ * (70-140 MB/s, 0.3-0.6 M records/s, 90 MB peak RSS), so it is made once per run.
+ * The replay benchmark counts every record as an op; bench/replay.ts also
+ * times the commit ops alone.
+ */
+import fs from 'node:fs';
+import tty from 'node:tty';
+import { EXIT } from '../lib/cli/exit-codes.js';
+import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/registry.js';
+
+const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none]
+  writes a consistent 1.12 extract (raw framing: 8-byte LE length + admin.Op per record) to stdout;
+  defaults: --repos 1000 --commits 1000000 --seed 42 --trees indexed`;
+
+class UsageError extends Error {}
+
+const VERSION = '1.12';
+const MiB = 1024 * 1024;
+
+// ---------------------------------------------------------------- options
+
+type Trees = 'indexed' | 'bare' | 'none';
+
+interface Options {
+  repos: number;
+  commits: number;
+  seed: number;
+  trees: Trees;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { repos: 1000, commits: 1_000_000, seed: 42, trees: 'indexed' };
+  for (let i = 0; i < argv.length; i++) {
+    let arg = argv[i]!;
+    let value: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const next = (): string => {
+      if (value !== undefined) return value;
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`${arg}: missing value`);
+      return v;
+    };
+    const whole = (): number => {
+      const v = next();
+      if (!/^\d+$/.test(v)) throw new UsageError(`${arg}: expected a whole number, got ${v}`);
+      return Number(v);
+    };
+    switch (arg) {
+      case '-h':
+      case '--help':
+        process.stderr.write(USAGE + '\n');
+        process.exit(EXIT.OK);
+      case '--repos':
+        opts.repos = whole();
+        break;
+      case '--commits':
+        opts.commits = whole();
+        break;
+      case '--seed':
+        opts.seed = whole() >>> 0;
+        break;
+      case '--trees': {
+        const v = next();
+        if (v !== 'indexed' && v !== 'bare' && v !== 'none') throw new UsageError(`--trees: expected indexed, bare or none, got ${v}`);
+        opts.trees = v;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown argument ${arg}`);
+    }
+  }
+  if (opts.repos < 1 || opts.repos > 1_000_000) throw new UsageError('--repos: expected 1 … 1000000');
+  if (opts.commits < 2 * opts.repos) throw new UsageError(`--commits: expected at least 2 × --repos (${2 * opts.repos})`);
+  if (opts.commits > 2 ** 31 - 1) throw new UsageError('--commits: at most 2147483647');
+  return opts;
+}
+
+// ---------------------------------------------------------------- PRNG and hashing
+
+/** sfc32 seeded through splitmix32, as in bench/generate.ts: the same sequence on every platform. */
+class Rng {
+  private readonly s = new Int32Array(4);
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) | 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.s[i] = z ^ (z >>> 16);
+    }
+    for (let i = 0; i < 12; i++) this.u32();
+  }
+
+  u32(): number {
+    const s = this.s;
+    const a = s[0]!;
+    const b = s[1]!;
+    const c = s[2]!;
+    const d = s[3]!;
+    const t = (((a + b) | 0) + d) | 0;
+    s[3] = (d + 1) | 0;
+    s[0] = b ^ (b >>> 9);
+    s[1] = (c + (c << 3)) | 0;
+    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
+    return t >>> 0;
+  }
+
+  float(): number {
+    return this.u32() / 4294967296;
+  }
+
+  int(n: number): number {
+    return Math.floor(this.float() * n);
+  }
+
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+}
+
+/** murmur3's finalizer: a bijection on 32-bit integers. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+const HEXC = Buffer.from('0123456789abcdef', 'latin1');
+
+function putHex32(buf: Buffer, pos: number, x: number): void {
+  for (let i = 7; i >= 0; i--) {
+    buf[pos + i] = HEXC[x & 15]!;
+    x >>>= 4;
+  }
+}
+
+/**
+ * Everything about commit `seq` of chain `chain` that is not history: its ID,
+ * tree and datums hashes, size, duration, nanoseconds. The ID's first two
+ * words are a bijection of (seq, chain), so IDs never repeat.
+ */
+class Hasher {
+  private readonly k: Uint32Array;
+  private readonly scratch = Buffer.allocUnsafe(128);
+
+  constructor(seed: number) {
+    const rng = new Rng(seed ^ 0x5eed1d5);
+    this.k = Uint32Array.from({ length: 8 }, () => rng.u32());
+  }
+
+  /** The two words every value of (chain, seq) is made from; kept in fields, not a tuple, so hashing allocates nothing. */
+  private a = 0;
+  private b = 0;
+  private lanes(chain: number, seq: number): void {
+    this.a = fmix((seq ^ this.k[0]!) >>> 0);
+    this.b = fmix(((chain ^ this.k[1]!) + this.a) >>> 0);
+  }
+
+  /** 32 lowercase hex characters at buf[pos]. */
+  putId(buf: Buffer, pos: number, chain: number, seq: number): void {
+    this.lanes(chain, seq);
+    const a = this.a;
+    const b = this.b;
+    const c = fmix((a ^ b ^ this.k[2]!) >>> 0);
+    const d = fmix(((b + c) ^ this.k[3]!) >>> 0);
+    // (b, c) alone give back (a, b), so the ID is still unique; every word printed depends on chain and seq.
+    putHex32(buf, pos, b);
+    putHex32(buf, pos + 8, c);
+    putHex32(buf, pos + 16, d);
+    putHex32(buf, pos + 24, (a ^ d) >>> 0);
+  }
+
+  /** 128 hex characters (a SHA-512-sized object hash) at buf[pos]; `tag` tells tree from datums. */
+  putHash(buf: Buffer, pos: number, chain: number, seq: number, tag: number): void {
+    this.lanes(chain, seq);
+    const b = this.b;
+    let x = fmix((this.a ^ Math.imul(tag + 1, 0x9e3779b9) ^ this.k[4]!) >>> 0);
+    for (let i = 0; i < 16; i++) {
+      x = fmix((x + b + Math.imul(i + 1, 0x632be5ab)) >>> 0);
+      putHex32(buf, pos + 8 * i, x);
+    }
+  }
+
+  /** 32 hex characters naming block `n`. */
+  putBlock(buf: Buffer, pos: number, n: number): void {
+    let x = fmix((n ^ this.k[5]!) >>> 0);
+    for (let i = 0; i < 4; i++) {
+      x = fmix((x + Math.imul(i + 1, 0x9e3779b9)) >>> 0);
+      putHex32(buf, pos + 8 * i, x);
+    }
+  }
+
+  id(chain: number, seq: number): string {
+    this.putId(this.scratch, 0, chain, seq);
+    return this.scratch.toString('latin1', 0, 32);
+  }
+
+  hash(chain: number, seq: number, tag: number): string {
+    this.putHash(this.scratch, 0, chain, seq, tag);
+    return this.scratch.toString('latin1', 0, 128);
+  }
+
+  block(n: number): string {
+    this.putBlock(this.scratch, 0, n);
+    return this.scratch.toString('latin1', 0, 32);
+  }
+
+  /** A 32-bit value for (chain, seq, what): sizes, durations, nanoseconds. */
+  u32(chain: number, seq: number, what: number): number {
+    this.lanes(chain, seq);
+    return fmix((this.a ^ fmix((this.b + Math.imul(what + 7, 0x27d4eb2f) + this.k[6]!) >>> 0)) >>> 0);
+  }
+}
+
+// ---------------------------------------------------------------- protobuf by hand
+
+/** Bytes of an unsigned varint (n < 2^53). */
+function vlen(n: number): number {
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  let len = 4;
+  n = Math.floor(n / 0x10000000);
+  while (n > 0) {
+    len++;
+    n = Math.floor(n / 128);
+  }
+  return len;
+}
+
+/** A length-delimited field (number < 16) holding `n` bytes, tag and length included. */
+const ld = (n: number): number => 1 + vlen(n) + n;
+/** A varint field (number < 16) holding `v`, omitted when 0 (proto3). */
+const vf = (v: number): number => (v ? 1 + vlen(v) : 0);
+/** Repo{name}. */
+const repoLen = (name: number): number => ld(name);
+/** Commit{repo, id}; `id` 0 when unset. */
+const commitLen = (repo: number, id: number): number => ld(repoLen(repo)) + (id ? ld(id) : 0);
+/** Branch{repo, name}. */
+const branchLen = (repo: number, name: number): number => ld(repoLen(repo)) + ld(name);
+/** Timestamp{seconds, nanos}. */
+const tsLen = (s: number, ns: number): number => vf(s) + vf(ns);
+
+const ID_LEN = 32;
+const HASH_LEN = 128;
+const BLOCK_LEN = 32;
+const BATCH = 4 * MiB;
+
+class EpipeExit extends Error {}
+
+/**
+ * The output batch. Records are written straight into it; `flush` writes it
+ * with fs.writeSync on fd 1 (a slow reader blocks us: backpressure without
+ * buffering). fd 1 may be non-blocking (a pipe shared with an earlier
+ * process), so EAGAIN waits a millisecond and retries.
+ */
+class Out {
+  readonly buf = Buffer.allocUnsafe(BATCH + MiB);
+  pos = 0;
+  bytes = 0;
+  records = 0;
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+  /** Makes room for `n` bytes, flushing a full batch first (only here, so a record just written stays readable). */
+  room(n: number): void {
+    if (this.pos > 0 && this.pos + n > BATCH) this.flush();
+    if (this.pos + n > this.buf.length) throw new Error(`history: a record of ${n} bytes exceeds the batch buffer`);
+  }
+
+  byte(b: number): void {
+    this.buf[this.pos++] = b;
+  }
+
+  varint(n: number): void {
+    const buf = this.buf;
+    while (n >= 0x80000000) {
+      buf[this.pos++] = (n % 128) | 0x80;
+      n = Math.floor(n / 128);
+    }
+    while (n >= 0x80) {
+      buf[this.pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[this.pos++] = n;
+  }
+
+  /** Tag of field `f` (< 16), wire type 2, and a length. */
+  head(f: number, len: number): void {
+    this.buf[this.pos++] = (f << 3) | 2;
+    this.varint(len);
+  }
+
+  uint(f: number, v: number): void {
+    if (!v) return;
+    this.buf[this.pos++] = f << 3;
+    this.varint(v);
+  }
+
+  str(f: number, s: string): void {
+    this.head(f, s.length);
+    this.pos += this.buf.write(s, this.pos, 'latin1');
+  }
+
+  repo(f: number, name: string): void {
+    this.head(f, repoLen(name.length));
+    this.str(1, name);
+  }
+
+  ts(f: number, s: number, ns: number): void {
+    this.head(f, tsLen(s, ns));
+    this.uint(1, s);
+    this.uint(2, ns);
+  }
+
+  /** The 8-byte length and the admin.Op envelope of a record whose payload is `payload` bytes; room is made for all of it. */
+  envelope(kindTag: number, payload: number): number {
+    const slotLen = 1 + vlen(payload) + payload;
+    const opLen = 1 + vlen(slotLen) + slotLen;
+    this.room(8 + opLen);
+    const start = this.pos;
+    this.buf.writeUInt32LE(opLen, this.pos);
+    this.buf.writeUInt32LE(0, this.pos + 4);
+    this.pos += 8;
+    this.byte(SLOT_TAG);
+    this.varint(slotLen);
+    this.byte(kindTag);
+    this.varint(payload);
+    return start;
+  }
+
+  /** A record protobufjs encoded. */
+  record(op: Uint8Array): void {
+    this.room(8 + op.length);
+    this.buf.writeUInt32LE(op.length, this.pos);
+    this.buf.writeUInt32LE(0, this.pos + 4);
+    this.buf.set(op, this.pos + 8);
+    this.pos += 8 + op.length;
+    this.bytes += 8 + op.length;
+    this.records++;
+  }
+
+  /** Ends a hand-encoded record begun at `start`, checking it is as long as its envelope says. */
+  done(start: number): void {
+    const len = this.buf.readUInt32LE(start);
+    if (this.pos - start !== 8 + len) throw new Error(`history: encoder bug: record of ${this.pos - start - 8} bytes, envelope says ${len}`);
+    this.bytes += 8 + len;
+    this.records++;
+  }
+
+  flush(): void {
+    let off = 0;
+    while (off < this.pos) {
+      try {
+        off += fs.writeSync(1, this.buf, off, this.pos - off);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          Atomics.wait(this.sleeper, 0, 0, 1);
+          continue;
+        }
+        if (code === 'EPIPE') throw new EpipeExit();
+        throw err;
+      }
+    }
+    this.pos = 0;
+  }
+}
+
+const SLOT = slotByVersion(VERSION);
+const SLOT_TAG = (SLOT.field << 3) | 2;
+const kindTag = (kind: OpKind): number => {
+  const f = kindField(VERSION, kind);
+  if (!f || f.id >= 16) throw new Error(`history: ${kind} has no one-byte tag in ${VERSION}`);
+  return (f.id << 3) | 2;
+};
+const COMMIT_TAG = kindTag('commit');
+const CREATE_OBJECT_TAG = kindTag('create_object');
+
+function encodeOp(kind: OpKind, body: Record<string, unknown>): Uint8Array {
+  return OpType.encode(OpType.fromObject({ [SLOT.name]: { [kind]: body } })).finish();
+}
+
+// ---------------------------------------------------------------- the cluster
+
+const WORDS = ['images', 'edges', 'sensor', 'events', 'clicks', 'sessions', 'orders', 'logs', 'tiles', 'audio',
+  'frames', 'metrics', 'reviews', 'scans', 'trades', 'claims', 'labels', 'genomes', 'weather', 'tickets'];
+const STAGES = ['clean', 'features', 'train', 'score', 'dedupe', 'join', 'report', 'embed', 'index', 'thumbs'];
+const USERS = ['github:alice', 'github:bob', 'github:carol', 'github:dan', 'robot:etl'];
+
+interface Pipeline {
+  k: number;
+  name: string;
+  /** Its output repo. */
+  repo: number;
+  /** The repos it reads (input repos, or earlier pipelines' outputs). */
+  inputs: number[];
+  input: 'pfs' | 'cross' | 'union';
+  stats: boolean;
+  /** Full provenance of an output commit: chains (repo masters, __spec__ branches), sorted by repo name then branch name. */
+  prov: number[];
+  /** The same for a stats commit: prov plus the pipeline's own master. */
+  statsProv: number[];
+  /** Direct provenance of the output branch: __spec__@<name> and the inputs' masters, sorted likewise. */
+  branchProv: number[];
+  /** Made once this many commits exist. */
+  createAt: number;
+  glob: string;
+}
+
+/**
+ * Chains are sequences of commits, each a branch: 0 … R-1 the masters of the
+ * repos, R … 2R-1 the stats branches of output repos, 2R + k the __spec__
+ * branch of pipeline k. Repo R is __spec__.
+ */
+class Cluster {
+  readonly R: number;
+  readonly nIn: number;
+  readonly names: string[];
+  readonly pipelines: Pipeline[] = [];
+  /** Pipeline of an output repo, or undefined for an input repo. */
+  readonly pipelineOf: Array<Pipeline | undefined>;
+  /** Input repos no pipeline reads: where the last commits go. */
+  readonly unread: number[];
+  /** Cumulative weights of the input repos. */
+  readonly weights: Float64Array;
+  /** For every chain, the pipelines downstream of it (ascending: a topological order). */
+  readonly downstream: number[][];
+  /** Updates: [commits made, pipeline], ascending. */
+  readonly updates: Array<[number, number]> = [];
+
+  constructor(opts: Options) {
+    const rng = new Rng(opts.seed);
+    const R = (this.R = opts.repos);
+    const nOut = R >= 10 ? Math.round(R / 10) : R >= 3 ? 1 : 0;
+    this.nIn = R - nOut;
+    this.names = [];
+    for (let i = 0; i < R; i++) {
+      const pad = String(i).padStart(4, '0');
+      this.names.push(i < this.nIn ? `${WORDS[i % WORDS.length]}-${pad}` : `${STAGES[i % STAGES.length]}-${WORDS[(i * 7) % WORDS.length]}-${pad}`);
+    }
+    this.names.push('__spec__');
+    this.pipelineOf = new Array<Pipeline | undefined>(R);
+
+    this.weights = new Float64Array(this.nIn);
+    let sum = 0;
+    for (let i = 0; i < this.nIn; i++) this.weights[i] = sum += Math.exp(rng.float() * Math.log(200));
+
+    // Pipelines read repos 0 … readable-1; the last input is never read, so the history can always end on it.
+    const readable = Math.max(1, this.nIn - 1);
+    const creates = Array.from({ length: nOut }, () => Math.floor(rng.float() * 0.5 * opts.commits)).sort((a, b) => a - b);
+    for (let k = 0; k < nOut; k++) {
+      const repo = this.nIn + k;
+      const x = rng.float();
+      const other = (not: number): number => {
+        let r = rng.int(readable);
+        if (r === not && readable > 1) r = (r + 1) % readable;
+        return r;
+      };
+      let inputs: number[];
+      let input: Pipeline['input'] = 'pfs';
+      if (k > 0 && x < 0.2) {
+        // A later stage: reads an earlier pipeline's output, sometimes crossed with an input repo.
+        const up = this.nIn + rng.int(k);
+        inputs = rng.float() < 0.5 ? [up] : [up, other(-1)];
+      } else if (x < 0.4 && readable > 1) {
+        const a = other(-1);
+        inputs = [a, other(a)];
+      } else {
+        inputs = [other(-1)];
+      }
+      if (inputs.length === 2) input = rng.float() < 0.7 ? 'cross' : 'union';
+      const p: Pipeline = {
+        k,
+        name: this.names[repo]!,
+        repo,
+        inputs,
+        input,
+        stats: rng.float() < 0.3,
+        prov: [],
+        statsProv: [],
+        branchProv: [],
+        createAt: creates[k]!,
+        glob: rng.pick(['/*', '/', '/*/*']),
+      };
+      const full = new Set<number>([this.specChain(k)]);
+      for (const i of inputs) {
+        full.add(i);
+        const up = this.pipelineOf[i];
+        if (up) for (const c of up.prov) full.add(c);
+      }
+      p.prov = this.sortChains([...full]);
+      p.statsProv = this.sortChains([...full, repo]);
+      p.branchProv = this.sortChains([this.specChain(k), ...inputs]);
+      this.pipelines.push(p);
+      this.pipelineOf[repo] = p;
+      if (rng.float() < 0.33) this.updates.push([Math.floor(creates[k]! + rng.float() * (0.9 * opts.commits - creates[k]!)), k]);
+    }
+    this.updates.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const read = new Set(this.pipelines.flatMap((p) => p.inputs));
+    this.unread = Array.from({ length: this.nIn }, (_, i) => i).filter((i) => !read.has(i));
+    this.downstream = Array.from({ length: this.chains }, () => []);
+    for (const p of this.pipelines) for (const c of p.prov) this.downstream[c]!.push(p.k);
+  }
+
+  get chains(): number {
+    return 2 * this.R + this.pipelines.length;
+  }
+
+  specChain(k: number): number {
+    return 2 * this.R + k;
+  }
+
+  /** The repo a chain's commits live in. */
+  repoOf(chain: number): number {
+    return chain < this.R ? chain : chain < 2 * this.R ? chain - this.R : this.R;
+  }
+
+  repoName(chain: number): string {
+    return this.names[this.repoOf(chain)]!;
+  }
+
+  branchName(chain: number): string {
+    return chain < this.R ? 'master' : chain < 2 * this.R ? 'stats' : this.names[this.nIn + chain - 2 * this.R]!;
+  }
+
+  private sortChains(chains: number[]): number[] {
+    const key = (c: number): string => `${this.repoName(c)}\u0000${this.branchName(c)}`;
+    return chains.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+  }
+
+  pickInput(rng: Rng): number {
+    const w = this.weights;
+    const x = rng.float() * w[w.length - 1]!;
+    let lo = 0;
+    let hi = w.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (w[mid]! <= x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+// ---------------------------------------------------------------- the simulation
+
+/** What happens to a commit; the writer turns it into a record, the counting pass ignores it. */
+type CommitKind = 'input' | 'spec' | 'output' | 'stats';
+
+interface Sink {
+  commit(kind: CommitKind, chain: number, seq: number, started: number, p: Pipeline | undefined): void;
+  /** A branch comes into being (its first commit, or its pipeline's creation). */
+  branch(chain: number): void;
+}
+
+/**
+ * Runs the history: user commits on input repos (by weight), pipeline
+ * creations and updates at their times, each followed by the output (and
+ * stats) commits pachd's propagation makes downstream. Deterministic in the
+ * seed, so the counting pass and the writing pass see the same history.
+ */
+function simulate(cluster: Cluster, opts: Options, counts: Int32Array, sink: Sink): { made: number; created: number } {
+  const rng = new Rng(opts.seed ^ 0x4157);
+  const C = opts.commits;
+  const R = cluster.R;
+  counts.fill(0);
+  let made = 0;
+  let created = 0;
+  let upd = 0;
+  let clock = 1_500_000_000;
+
+  const commit = (kind: CommitKind, chain: number, p?: Pipeline): void => {
+    const seq = counts[chain]!++;
+    if (seq === 0 && kind === 'input') sink.branch(chain);
+    clock += 1 + (rng.u32() % 97);
+    sink.commit(kind, chain, seq, clock, p);
+    made++;
+  };
+  const outputOf = (p: Pipeline): void => {
+    commit('output', p.repo, p);
+    if (p.stats) commit('stats', R + p.repo, p);
+  };
+  const cascadeCost = (chain: number): number => {
+    let n = 0;
+    for (const k of cluster.downstream[chain]!) if (k < created) n += cluster.pipelines[k]!.stats ? 2 : 1;
+    return n;
+  };
+  const cascade = (chain: number): void => {
+    for (const k of cluster.downstream[chain]!) if (k < created) outputOf(cluster.pipelines[k]!);
+  };
+  const input = (r: number): void => {
+    commit('input', r);
+    cascade(r);
+  };
+
+  let fill = false;
+  while (made < C) {
+    if (!fill && created < cluster.pipelines.length && made >= cluster.pipelines[created]!.createAt) {
+      const p = cluster.pipelines[created]!;
+      let cost = 1 + (p.stats ? 2 : 1);
+      for (const i of p.inputs) if (counts[i] === 0) cost += 1 + cascadeCost(i);
+      if (made + cost > C) {
+        fill = true;
+        continue;
+      }
+      for (const i of p.inputs) if (counts[i] === 0) input(i);
+      created++;
+      sink.branch(cluster.specChain(p.k));
+      sink.branch(p.repo);
+      if (p.stats) sink.branch(R + p.repo);
+      commit('spec', cluster.specChain(p.k), p);
+      cascade(cluster.specChain(p.k));
+      continue;
+    }
+    if (!fill && upd < cluster.updates.length && made >= cluster.updates[upd]![0]) {
+      const k = cluster.updates[upd++]![1];
+      if (k >= created) continue;
+      const spec = cluster.specChain(k);
+      if (made + 1 + cascadeCost(spec) > C) {
+        fill = true;
+        continue;
+      }
+      commit('spec', spec, cluster.pipelines[k]);
+      cascade(spec);
+      continue;
+    }
+    if (!fill) {
+      const r = cluster.pickInput(rng);
+      if (made + 1 + cascadeCost(r) <= C) {
+        input(r);
+        continue;
+      }
+      fill = true;
+    }
+    // The last commits: repos nothing reads, so every output stays on its inputs' heads.
+    if (!cluster.unread.length) break;
+    commit('input', cluster.unread[rng.int(cluster.unread.length)]!);
+  }
+  return { made, created };
+}
+
+// ---------------------------------------------------------------- writing
+
+const ORIGIN_AUTO = 1;
+
+class Writer implements Sink {
+  readonly out = new Out();
+  readonly kinds: Record<CommitKind, number> = { input: 0, spec: 0, output: 0, stats: 0 };
+  /** Start time of every output commit, per pipeline, for its job. */
+  readonly jobTimes: Uint32Array[];
+  private readonly nameLen: number[];
+  private checked = 0;
+
+  constructor(private readonly cluster: Cluster, private readonly h: Hasher, private readonly trees: Trees, private readonly counts: Int32Array, finalCounts: Int32Array) {
+    this.nameLen = cluster.names.map((n) => Buffer.byteLength(n, 'latin1'));
+    this.jobTimes = cluster.pipelines.map((p) => new Uint32Array(finalCounts[p.repo]!));
+  }
+
+  branch(): void {}
+
+  /** Seconds a commit took, and nanoseconds of its start and end. */
+  times(chain: number, seq: number, started: number): [number, number, number, number] {
+    const h = this.h;
+    return [started, h.u32(chain, seq, 1) % 1e9, started + 1 + (h.u32(chain, seq, 2) % 900), h.u32(chain, seq, 3) % 1e9];
+  }
+
+  size(chain: number, seq: number): number {
+    return Math.round(Math.exp(Math.log(1e3) + (this.h.u32(chain, seq, 4) / 4294967296) * Math.log(1e7)));
+  }
+
+  commit(kind: CommitKind, chain: number, seq: number, started: number, p: Pipeline | undefined): void {
+    const c = this.cluster;
+    const out = this.out;
+    const buf = out.buf;
+    const h = this.h;
+    this.kinds[kind]++;
+    const repoLenName = this.nameLen[c.repoOf(chain)]!;
+    const repoName = c.names[c.repoOf(chain)]!;
+    const prov = kind === 'output' ? p!.prov : kind === 'stats' ? p!.statsProv : undefined;
+    const [s0, n0, s1, n1] = this.times(chain, seq, started);
+    const size = this.size(chain, seq);
+    const auto = kind === 'output' || kind === 'stats';
+    const withTree = this.trees !== 'none';
+    const oneTree = withTree && !auto;
+    const datums = withTree && kind === 'output';
+    if (kind === 'output') this.jobTimes[p!.k]![seq] = started;
+
+    // Lengths first (field order: parent 1, tree 3, ID 5, provenance 6, trees 7, datums 8, size 9, started 10, finished 11, origin 12).
+    const parentLen = commitLen(repoLenName, seq > 0 ? ID_LEN : 0);
+    const objLen = ld(HASH_LEN);
+    let provLen = 0;
+    if (prov) {
+      for (const pc of prov) {
+        const n = this.nameLen[c.repoOf(pc)]!;
+        provLen += ld(ld(commitLen(n, ID_LEN)) + ld(branchLen(n, Buffer.byteLength(c.branchName(pc), 'latin1'))));
+      }
+    }
+    const payload = ld(parentLen) + (oneTree ? ld(objLen) : 0) + ld(ID_LEN) + provLen + (withTree && auto ? ld(objLen) : 0) +
+      (datums ? ld(objLen) : 0) + vf(size) + ld(tsLen(s0, n0)) + ld(tsLen(s1, n1)) + ld(auto ? 2 : 0);
+
+    const start = out.envelope(COMMIT_TAG, payload);
+    out.head(1, parentLen);
+    out.repo(1, repoName);
+    if (seq > 0) {
+      out.head(2, ID_LEN);
+      h.putId(buf, out.pos, chain, seq - 1);
+      out.pos += ID_LEN;
+    }
+    if (oneTree) this.object(3, chain, seq, 0);
+    out.head(5, ID_LEN);
+    h.putId(buf, out.pos, chain, seq);
+    out.pos += ID_LEN;
+    if (prov) {
+      for (const pc of prov) {
+        const n = this.nameLen[c.repoOf(pc)]!;
+        const pName = c.repoName(pc);
+        const bName = c.branchName(pc);
+        const cl = commitLen(n, ID_LEN);
+        const bl = branchLen(n, bName.length);
+        out.head(6, ld(cl) + ld(bl));
+        out.head(1, cl);
+        out.repo(1, pName);
+        out.head(2, ID_LEN);
+        h.putId(buf, out.pos, pc, this.counts[pc]! - 1);
+        out.pos += ID_LEN;
+        out.head(2, bl);
+        out.repo(1, pName);
+        out.str(2, bName);
+      }
+    }
+    if (withTree && auto) this.object(7, chain, seq, 0);
+    if (datums) this.object(8, chain, seq, 1);
+    out.uint(9, size);
+    out.ts(10, s0, n0);
+    out.ts(11, s1, n1);
+    out.head(12, auto ? 2 : 0);
+    if (auto) out.uint(1, ORIGIN_AUTO);
+    out.done(start);
+
+    if (this.checked < 2000 || (this.out.records % 9973) === 0) {
+      this.checked++;
+      const body: Record<string, unknown> = {
+        parent: seq > 0 ? { repo: { name: repoName }, id: h.id(chain, seq - 1) } : { repo: { name: repoName } },
+        tree: oneTree ? { hash: h.hash(chain, seq, 0) } : undefined,
+        ID: h.id(chain, seq),
+        provenance: prov?.map((pc) => ({
+          commit: { repo: { name: c.repoName(pc) }, id: h.id(pc, this.counts[pc]! - 1) },
+          branch: { repo: { name: c.repoName(pc) }, name: c.branchName(pc) },
+        })),
+        trees: withTree && auto ? [{ hash: h.hash(chain, seq, 0) }] : undefined,
+        datums: datums ? { hash: h.hash(chain, seq, 1) } : undefined,
+        size_bytes: size,
+        started: { seconds: s0, nanos: n0 || undefined },
+        finished: { seconds: s1, nanos: n1 || undefined },
+        origin: auto ? { kind: 'AUTO' } : {},
+      };
+      this.check(start, encodeOp('commit', body), `commit ${repoName}@${h.id(chain, seq)}`);
+    }
+  }
+
+  /** Object{hash} of commit (chain, seq) in field `f`. */
+  private object(f: number, chain: number, seq: number, tag: number): void {
+    const out = this.out;
+    out.head(f, ld(HASH_LEN));
+    out.head(1, HASH_LEN);
+    this.h.putHash(out.buf, out.pos, chain, seq, tag);
+    out.pos += HASH_LEN;
+  }
+
+  /** The record just written at `start` must equal protobufjs's encoding. */
+  check(start: number, expected: Uint8Array, what: string): void {
+    const ours = this.out.buf.subarray(start + 8, this.out.pos);
+    if (!Buffer.from(expected).equals(ours)) {
+      throw new Error(`history: self-check failed for ${what}: hand encoding ${ours.length} bytes ${ours.subarray(0, 48).toString('hex')}…, protobufjs ${expected.length} bytes ${Buffer.from(expected).subarray(0, 48).toString('hex')}…`);
+    }
+  }
+
+  private objects = 0;
+
+  /** create_object{object, block_ref{block, range}}: 64 objects to a block. */
+  createObject(chain: number, seq: number, tag: number): void {
+    const out = this.out;
+    const n = this.objects++;
+    const blockNo = Math.floor(n / 64);
+    const lower = (n % 64) * 4096;
+    const upper = lower + 200 + (this.h.u32(chain, seq, 10 + tag) % 3800);
+    const rangeLen = vf(lower) + vf(upper);
+    const refLen = ld(ld(BLOCK_LEN)) + ld(rangeLen);
+    const payload = ld(ld(HASH_LEN)) + ld(refLen);
+    const start = out.envelope(CREATE_OBJECT_TAG, payload);
+    this.object(1, chain, seq, tag);
+    out.head(2, refLen);
+    out.head(1, ld(BLOCK_LEN));
+    out.head(1, BLOCK_LEN);
+    this.h.putBlock(out.buf, out.pos, blockNo);
+    out.pos += BLOCK_LEN;
+    out.head(2, rangeLen);
+    out.uint(1, lower);
+    out.uint(2, upper);
+    out.done(start);
+    if (n < 200 || n % 9973 === 0) {
+      const body = { object: { hash: this.h.hash(chain, seq, tag) }, block_ref: { block: { hash: this.h.block(blockNo) }, range: { lower: lower || undefined, upper } } };
+      this.check(start, encodeOp('create_object', body), `create_object ${n}`);
+    }
+  }
+
+  op(kind: OpKind, body: Record<string, unknown>): void {
+    this.out.record(encodeOp(kind, body));
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+function main(): void {
+  const opts = parseArgs(process.argv.slice(2));
+  // tty.isatty, not process.stdout.isTTY: touching process.stdout would make a pipe on fd 1 non-blocking.
+  if (tty.isatty(1)) throw new UsageError('refusing to write a binary stream to a terminal; redirect or pipe stdout');
+  const t0 = process.hrtime.bigint();
+  process.stderr.write(`history: seed=${opts.seed} repos=${opts.repos} commits=${opts.commits} trees=${opts.trees} version=${VERSION}\n`);
+
+  const cluster = new Cluster(opts);
+  const h = new Hasher(opts.seed);
+  const R = cluster.R;
+
+  // Pass 1: count commits per chain and note the branches in creation order.
+  const finalCounts = new Int32Array(cluster.chains);
+  const branchOrder: number[] = [];
+  const first = simulate(cluster, opts, finalCounts, { commit() {}, branch: (c) => branchOrder.push(c) });
+  const created = first.created;
+  const pipelines = cluster.pipelines.slice(0, created);
+  const liveRepo = (r: number): boolean => r < cluster.nIn || cluster.pipelineOf[r]!.k < created;
+
+  const counts = new Int32Array(cluster.chains);
+  const w = new Writer(cluster, h, opts.trees, counts, finalCounts);
+  const t1 = process.hrtime.bigint();
+
+  // 0. Auth is on: extract begins with check_auth_token.
+  w.op('check_auth_token', {});
+
+  // 1. The object index: the tree of every commit and the datums of every output commit.
+  if (opts.trees === 'indexed') {
+    for (let chain = 0; chain < cluster.chains; chain++) {
+      const n = finalCounts[chain]!;
+      for (let seq = 0; seq < n; seq++) {
+        w.createObject(chain, seq, 0);
+        if (chain >= cluster.nIn && chain < R) w.createObject(chain, seq, 1);
+      }
+    }
+  }
+
+  // 2. Repos: __spec__, then oldest first (inputs existed first; outputs in pipeline order).
+  w.op('repo', { repo: { name: '__spec__' } });
+  for (let r = 0; r < cluster.nIn; r++) w.op('repo', { repo: { name: cluster.names[r] }, description: `${cluster.names[r]}: raw ${WORDS[r % WORDS.length]} from the ${USERS[r % USERS.length]} uploads` });
+  for (const p of pipelines) w.op('repo', { repo: { name: p.name }, description: `Output repo for pipeline ${p.name}.` });
+
+  // 3. Commits, oldest first: pass 2 writes them.
+  const second = simulate(cluster, opts, counts, w);
+  if (second.made !== first.made || second.created !== created) throw new Error('history: the two passes disagree');
+
+  // 4. Branches, in creation order, then the staging branches (made late, on an older master commit).
+  const ref = (chain: number, seq: number): Record<string, unknown> => ({ repo: { name: cluster.repoName(chain) }, id: h.id(chain, seq) });
+  const branchOf = (chain: number): Record<string, unknown> => ({ repo: { name: cluster.repoName(chain) }, name: cluster.branchName(chain) });
+  let branches = 0;
+  for (const chain of branchOrder) {
+    const n = counts[chain]!;
+    let provenance: number[] = [];
+    if (chain >= cluster.nIn && chain < R) provenance = cluster.pipelineOf[chain]!.branchProv;
+    else if (chain >= R && chain < 2 * R) provenance = [chain - R];
+    w.op('branch', { head: n ? ref(chain, n - 1) : undefined, branch: branchOf(chain), provenance: provenance.map(branchOf) });
+    branches++;
+  }
+  for (let r = 0; r < cluster.nIn; r++) {
+    if (counts[r]! < 10 || h.u32(r, 0, 20) % 10 !== 0) continue;
+    w.op('branch', { head: ref(r, Math.floor(counts[r]! * 0.9)), branch: { repo: { name: cluster.names[r] }, name: 'staging' } });
+    branches++;
+  }
+
+  // 5. Pipelines in topological (creation) order, each followed by its jobs, newest first.
+  let jobs = 0;
+  for (const p of pipelines) {
+    const pfs = (r: number): Record<string, unknown> => ({ pfs: { name: cluster.names[r], repo: cluster.names[r], branch: 'master', glob: p.glob } });
+    const spec = cluster.specChain(p.k);
+    w.op('pipeline', {
+      pipeline: { name: p.name },
+      transform: {
+        image: `registry.example.com/${p.name}:v${1 + (h.u32(spec, 0, 30) % 9)}`,
+        cmd: ['python3', `/app/${STAGES[p.repo % STAGES.length]}.py`, '/pfs', '/pfs/out'],
+        env: { LOG_LEVEL: 'info' },
+      },
+      parallelism_spec: { constant: 1 + (h.u32(spec, 0, 31) % 8) },
+      output_branch: 'master',
+      resource_requests: { cpu: 1, memory: `${1 + (h.u32(spec, 0, 32) % 16)}G` },
+      input: p.inputs.length === 1 ? pfs(p.inputs[0]!) : { [p.input]: p.inputs.map(pfs) },
+      description: `${p.name}: ${STAGES[p.repo % STAGES.length]} stage`,
+      cache_size: '64M',
+      enable_stats: p.stats || undefined,
+      max_queue_size: 1,
+      salt: h.id(spec, 1 << 30),
+      datum_tries: 3,
+      spec_commit: ref(spec, counts[spec]! - 1),
+    });
+    const times = w.jobTimes[p.k]!;
+    for (let seq = counts[p.repo]! - 1; seq >= 0; seq--) {
+      const u = h.u32(p.repo, seq, 40);
+      const total = 1 + (u % 5000);
+      const failed = u % 37 === 0 ? Math.min(total, 1 + (u % 7)) : 0;
+      const skipped = u % 3 ? 0 : Math.min(total - failed, u % 100);
+      const [s0, n0, s1, n1] = w.times(p.repo, seq, times[seq]!);
+      w.op('job', {
+        pipeline: { name: p.name },
+        output_commit: ref(p.repo, seq),
+        restart: u % 53 === 0 ? 1 : undefined,
+        data_processed: total - failed - skipped,
+        data_skipped: skipped || undefined,
+        data_total: total,
+        data_failed: failed || undefined,
+        stats: {
+          download_time: { seconds: u % 60, nanos: h.u32(p.repo, seq, 41) % 1e9 },
+          process_time: { seconds: u % 600, nanos: h.u32(p.repo, seq, 42) % 1e9 },
+          upload_time: { seconds: u % 30, nanos: h.u32(p.repo, seq, 43) % 1e9 },
+          download_bytes: 1000 + (h.u32(p.repo, seq, 44) % 100_000_000),
+          upload_bytes: 1000 + (h.u32(p.repo, seq, 45) % 100_000_000),
+        },
+        stats_commit: p.stats ? ref(R + p.repo, seq) : undefined,
+        state: failed ? 'JOB_FAILURE' : 'JOB_SUCCESS',
+        reason: failed ? `datum ${h.id(p.repo, seq).slice(0, 16)} failed: exit code ${1 + (u % 3)}` : undefined,
+        started: { seconds: s0, nanos: n0 },
+        finished: { seconds: s1, nanos: n1 },
+      });
+      jobs++;
+    }
+  }
+
+  // 6. Enterprise and auth (1.11+ extract order), then one ACL per repo, newest first, __spec__ last.
+  const token = JSON.stringify({ expiry: '2099-12-31T00:00:00Z', scopes: { basic: true } });
+  const signature = Buffer.from(h.hash(0, 0, 99), 'hex').toString('base64');
+  w.op('activate_enterprise', { activation_code: Buffer.from(JSON.stringify({ token, signature })).toString('base64') });
+  w.op('activate_auth', {});
+  for (const [i, subject] of ['robot:etl', 'robot:ci', 'robot:backup'].entries()) {
+    w.op('restore_auth_token', { token: { hashed_token: h.hash(1, i, 98).slice(0, 64), token_info: { subject, source: 'GET_TOKEN' } } });
+  }
+  for (const [principal, roles] of [['robot:backup', ['SUPER']], ['github:alice', ['SUPER']], ['robot:etl', ['FS']]] as const) {
+    w.op('set_cluster_role_binding', { principal, roles: { roles } });
+  }
+  w.op('set_auth_config', { configuration: { id_providers: [{ name: 'GitHub', description: 'oauth-based authentication with github.com', github: {} }] } });
+  const readers = new Map<number, string[]>();
+  for (const p of pipelines) for (const i of p.inputs) readers.set(i, [...(readers.get(i) ?? []), `pipeline:${p.name}`]);
+  for (let r = R - 1; r >= 0; r--) {
+    if (!liveRepo(r)) continue;
+    const entries: Array<{ username: string; scope: string }> = [{ username: USERS[r % USERS.length]!, scope: 'OWNER' }];
+    const p = cluster.pipelineOf[r];
+    if (p) entries.push({ username: `pipeline:${p.name}`, scope: 'WRITER' });
+    for (const u of readers.get(r) ?? []) entries.push({ username: u, scope: 'READER' });
+    if (r % 3 === 0) entries.push({ username: 'robot:etl', scope: 'WRITER' });
+    w.op('set_acl', { repo: cluster.names[r], entries });
+  }
+  w.op('set_acl', { repo: '__spec__', entries: [] });
+  w.out.flush();
+
+  const t2 = process.hrtime.bigint();
+  const setup = Number(t1 - t0) / 1e9;
+  const secs = Number(t2 - t1) / 1e9;
+  const k = w.kinds;
+  const objects = opts.trees === 'indexed' ? k.input + k.spec + k.output * 2 + k.stats : 0;
+  process.stderr.write(`history: ${w.out.records} records, ${w.out.bytes} bytes; ${cluster.nIn + created} repos (${cluster.nIn} input, ${created} pipelines), ` +
+    `${second.made} commits (${k.input} input, ${k.spec} spec, ${k.output} output, ${k.stats} stats), ${branches} branches, ${jobs} jobs, ${objects} objects; ` +
+    `setup ${setup.toFixed(2)} s, then ${secs.toFixed(2)} s: ${(w.out.bytes / 1e6 / secs).toFixed(0)} MB/s, ${(w.out.records / secs / 1e6).toFixed(2)} M records/s\n`);
+}
+
+try {
+  main();
+} catch (err) {
+  if (err instanceof EpipeExit) process.exit(EXIT.EPIPE);
+  if (err instanceof UsageError) {
+    process.stderr.write(`history: ${err.message}\n${USAGE}\n`);
+    process.exit(EXIT.USAGE);
+  }
+  process.stderr.write(`history: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(EXIT.FAILURE);
+}
