@@ -10,8 +10,23 @@
  * shared pool of (commit, branch) pairs.
  */
 
-const HEX_ID = /^[0-9a-f]{32}$/;
 const EMPTY = 0;
+
+/** Reads a 32-character lowercase hex ID into `out` (16 bytes); false if it is not one. */
+function parseHexId(id: string, out: Uint8Array): boolean {
+  if (id.length !== 32) return false;
+  for (let i = 0; i < 16; i++) {
+    const a = hexDigit(id.charCodeAt(2 * i));
+    const b = hexDigit(id.charCodeAt(2 * i + 1));
+    if ((a | b) < 0) return false;
+    out[i] = (a << 4) | b;
+  }
+  return true;
+}
+
+function hexDigit(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+}
 
 /** Commit flags. */
 export const FINISHED = 1;
@@ -28,7 +43,8 @@ class Column<T extends Int32Array | Float64Array | Uint8Array> {
   ensure(n: number): void {
     if (n <= this.data.length) return;
     let cap = this.data.length;
-    while (cap < n) cap *= 2;
+    // 1.5× keeps the unused tail small at a million commits, for a few more copies.
+    while (cap < n) cap = Math.ceil(cap * 1.5);
     const next = this.make(cap);
     next.set(this.data);
     this.data = next;
@@ -75,6 +91,10 @@ export class CommitTable {
   private slots = new Int32Array(2048);
   private readonly odd = new Map<string, number>();
   private readonly oddIds = new Map<number, string>();
+  /** The last ID parsed, and its 16 bytes (find then add parse the same ID once). */
+  private scratchId = '';
+  private scratchHex = false;
+  private readonly scratch = new Uint8Array(16);
 
   get size(): number {
     return this.n;
@@ -82,8 +102,8 @@ export class CommitTable {
 
   /** The commit with `id` in `repo`, or -1. */
   find(repo: number, id: string): number {
-    if (!HEX_ID.test(id)) return this.odd.get(`${repo}\u0000${id}`) ?? -1;
-    const key = packHex(id);
+    if (!this.parse(id)) return this.odd.get(`${repo}\u0000${id}`) ?? -1;
+    const key = this.scratch;
     const mask = this.slots.length - 1;
     for (let s = hashKey(key, repo) & mask; ; s = (s + 1) & mask) {
       const v = this.slots[s]!;
@@ -97,7 +117,7 @@ export class CommitTable {
     const i = this.n++;
     if (this.n > this.repo.data.length) {
       for (const col of this.perCommit()) col.ensure(this.n);
-      this.keys.ensure(this.n * 16);
+      this.keys.ensure(this.repo.data.length * 16);
     }
     this.repo.data[i] = c.repo;
     this.parentCol.data[i] = c.parent;
@@ -116,8 +136,8 @@ export class CommitTable {
       this.prov.data[this.provUsed++] = commit;
       this.prov.data[this.provUsed++] = branch;
     }
-    if (HEX_ID.test(c.id)) {
-      this.keys.data.set(packHex(c.id), i * 16);
+    if (this.parse(c.id)) {
+      this.keys.data.set(this.scratch, i * 16);
       if ((this.n - this.odd.size) * 2 > this.slots.length) this.grow();
       else this.place(i);
     } else {
@@ -190,6 +210,15 @@ export class CommitTable {
     return [...this.perCommit(), this.prov, this.keys].reduce((s, c) => s + c.data.byteLength, 0) + this.slots.byteLength;
   }
 
+  /** Parses `id` into the scratch key (reusing the last parse); false when it is not a hex ID. */
+  private parse(id: string): boolean {
+    if (id !== this.scratchId) {
+      this.scratchId = id;
+      this.scratchHex = parseHexId(id, this.scratch);
+    }
+    return this.scratchHex;
+  }
+
   private keyEquals(c: number, key: Uint8Array): boolean {
     const k = this.keys.data;
     const o = c * 16;
@@ -209,10 +238,6 @@ export class CommitTable {
     this.slots = new Int32Array(this.slots.length * 2);
     for (let c = 0; c < this.n; c++) if (!this.oddIds.has(c)) this.place(c);
   }
-}
-
-function packHex(id: string): Uint8Array {
-  return Buffer.from(id, 'hex');
 }
 
 /** FNV-1a over the 16 key bytes and the repo index. */

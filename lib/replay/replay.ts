@@ -24,14 +24,15 @@ const NAMED_ENUMS = new Set(['job', 'set_acl', 'set_cluster_role_binding']);
 
 export type ReplayOptions = Omit<ModelOptions, 'streamVersion'>;
 
-const types = new Map<string, protobuf.Type>();
+const types = new Map<OpVersion, Map<string, protobuf.Type>>();
 function typeOf(version: OpVersion, kind: string): protobuf.Type {
-  const key = `${version}/${kind}`;
-  let t = types.get(key);
+  let byKind = types.get(version);
+  if (!byKind) types.set(version, (byKind = new Map()));
+  let t = byKind.get(kind);
   if (!t) {
     t = payloadType(version, kind);
-    if (!t) throw new Error(`no payload type for ${key}`);
-    types.set(key, t);
+    if (!t) throw new Error(`no payload type for ${version} ${kind}`);
+    byKind.set(kind, t);
   }
   return t;
 }
@@ -81,7 +82,9 @@ export class Replayer {
     let body: Msg;
     try {
       const type = typeOf(env.version, kind);
-      body = type.decode(rec.bytes.subarray(env.payloadStart, env.payloadEnd)) as unknown as Msg;
+      // A Buffer view (no copy) lets protobufjs read strings with Node's native UTF-8 decoder.
+      const b = rec.bytes;
+      body = type.decode(Buffer.from(b.buffer, b.byteOffset + env.payloadStart, env.payloadEnd - env.payloadStart)) as unknown as Msg;
       // Ops whose enums the model reports by name (job state, ACL scopes, roles).
       if (NAMED_ENUMS.has(kind)) body = type.toObject(body as protobuf.Message, { enums: String, longs: Number });
     } catch (err) {
