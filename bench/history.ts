@@ -83,6 +83,7 @@ import fs from 'node:fs';
 import tty from 'node:tty';
 import { EXIT } from '../lib/cli/exit-codes.js';
 import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/registry.js';
+import { Rng } from './rng.js';
 
 const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none]
   writes a consistent 1.12 extract (raw framing: 8-byte LE length + admin.Op per record) to stdout;
@@ -155,50 +156,7 @@ function parseArgs(argv: string[]): Options {
   return opts;
 }
 
-// ---------------------------------------------------------------- PRNG and hashing
-
-/** sfc32 seeded through splitmix32, as in bench/generate.ts: the same sequence on every platform. */
-class Rng {
-  private readonly s = new Int32Array(4);
-
-  constructor(seed: number) {
-    let x = seed >>> 0;
-    for (let i = 0; i < 4; i++) {
-      x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      this.s[i] = z ^ (z >>> 16);
-    }
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  u32(): number {
-    const s = this.s;
-    const a = s[0]!;
-    const b = s[1]!;
-    const c = s[2]!;
-    const d = s[3]!;
-    const t = (((a + b) | 0) + d) | 0;
-    s[3] = (d + 1) | 0;
-    s[0] = b ^ (b >>> 9);
-    s[1] = (c + (c << 3)) | 0;
-    s[2] = (((c << 21) | (c >>> 11)) + t) | 0;
-    return t >>> 0;
-  }
-
-  float(): number {
-    return this.u32() / 4294967296;
-  }
-
-  int(n: number): number {
-    return Math.floor(this.float() * n);
-  }
-
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)]!;
-  }
-}
+// ---------------------------------------------------------------- hashing
 
 /** murmur3's finalizer: a bijection on 32-bit integers. */
 function fmix(h: number): number {
