@@ -149,7 +149,7 @@ export class ClusterModel {
   readonly auth: AuthState = { enterprise: false, enterpriseExpiry: null, active: false, tokens: 0, tokenSubjects: [], roleBindings: new Map(), config: null, acls: new Map() };
   readonly objects = new HashSet();
   readonly blocks = new HashSet();
-  /** Object hashes whose block_ref names a block the stream does not hold. */
+  /** Bytes of the ≤ 1.8 objects and 1.9+ blocks the stream holds, the object-index entries and tags. */
   objectBytes = 0;
   blockBytes = 0;
   tags = 0;
@@ -608,7 +608,6 @@ export class ClusterModel {
     } else if (!moved && !heads.some(([, p]) => this.branches[p]!.repo !== SPEC_REPO)) {
       return;
     }
-    const repo = this.repos.get(b.repo)!;
     const c = this.commits.add({
       repo: this.repoIndex.get(b.repo)!,
       id: `propagated-${++this.syntheticIds}`,
@@ -623,7 +622,6 @@ export class ClusterModel {
       record: this.ctx.record,
     });
     b.head = c;
-    void repo;
     const pipeline = this.pipelines.get(b.repo);
     if (pipeline) pipeline.recomputeCommits.set(b.name, (pipeline.recomputeCommits.get(b.name) ?? 0) + 1);
     if (pipeline && b.name === pipeline.outputBranch) {
