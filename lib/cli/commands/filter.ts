@@ -9,6 +9,7 @@ import { usageError } from '../../errors.js';
 import { problemCounts, contentsOf } from '../../replay/report.js';
 import { problemLine, renderContents } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
+import { stdoutSink } from '../io.js';
 import { replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
 import type { CommonArgs, Command } from '../run.js';
 import { inputOptions, type InputArgs } from '../stream-options.js';
@@ -70,7 +71,9 @@ export const filterCommand: Command<FilterArgs> = {
         out.push(problems.length ? problems.map(problemLine).join('\n') + '\n' : `${name}: ${stream.records} records replayed, no problems\n`);
       }
     }
-    for (const chunk of out) process.stdout.write(chunk);
+    const sink = stdoutSink();
+    for (const chunk of out) await sink.write(Buffer.from(chunk));
+    await sink.close();
     if (!args.verify) return stream.integrity.state === 'failed' ? EXIT.DATA : EXIT.OK;
     if (!problems.length) {
       ctx.log.info(`${name}: clean: ${stream.records} records, integrity ${stream.integrity.state}`);

@@ -10,6 +10,7 @@ import { PachError } from '../../errors.js';
 import { planOf } from '../../replay/report.js';
 import { problemLine, renderPlan } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
+import { stdoutSink } from '../io.js';
 import { replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
 import type { CommonArgs, Command } from '../run.js';
 import { inputOptions, type InputArgs } from '../stream-options.js';
@@ -45,7 +46,9 @@ export const restoreCommand: Command<RestoreArgs> = {
     const plan = planOf(replayer, stream);
     ctx.stats.problems = plan.problems;
     ctx.stats.outcome = plan.outcome;
-    process.stdout.write(args.format === 'json' ? JSON.stringify(plan) + '\n' : renderPlan(plan));
+    const sink = stdoutSink();
+    await sink.write(Buffer.from(args.format === 'json' ? JSON.stringify(plan) + '\n' : renderPlan(plan)));
+    await sink.close();
     for (const p of plan.problems) if (p.severity === 'hazard') ctx.log.warn(`${name}: ${problemLine(p)}`);
     if (plan.stops_at) {
       ctx.log.error(`${name}: the restore would fail at record ${plan.stops_at.record}: ${plan.stops_at.code}: ${plan.stops_at.message}`);
