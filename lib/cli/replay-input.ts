@@ -10,6 +10,7 @@ import { openStream } from '../codec/read.js';
 import type { RecordStream } from '../codec/record.js';
 import { PachError, usageError } from '../errors.js';
 import { WriterGuess } from '../ops/writer.js';
+import type { ClusterModel } from '../replay/model.js';
 import { Replayer } from '../replay/replay.js';
 import type { StreamFacts } from '../replay/report.js';
 import { OP_VERSIONS } from '../schema/registry.js';
@@ -52,9 +53,9 @@ export interface ReplayedInput {
   name: string;
 }
 
-async function* counted(records: RecordStream, ctx: RunContext, writer: WriterGuess): RecordStream {
+async function* counted(records: RecordStream, ctx: RunContext | undefined, writer: WriterGuess): RecordStream {
   for await (const batch of records) {
-    ctx.stats.records_in += batch.length;
+    if (ctx) ctx.stats.records_in += batch.length;
     for (const rec of batch) {
       try {
         writer.observe(rec);
@@ -66,10 +67,18 @@ async function* counted(records: RecordStream, ctx: RunContext, writer: WriterGu
   }
 }
 
+export interface ReplayInputOptions {
+  /** Read this file instead of the command's operand, without counting it in the run's stats (`--onto`). */
+  file?: string;
+  /** Apply the stream on top of this model (the target cluster, from `--onto`) instead of an empty one. */
+  onto?: ClusterModel;
+}
+
 /** Opens the operand (or stdin), replays it, and says what the stream is and whether its bytes checked out. */
-export async function replayInput(args: InputArgs & ReplayArgs & CommonArgs & { _: (string | number)[] }, ctx: RunContext): Promise<ReplayedInput> {
-  const operand = args._.length ? String(args._[0]) : undefined;
+export async function replayInput(args: InputArgs & ReplayArgs & CommonArgs & { _: (string | number)[] }, ctx: RunContext, opts: ReplayInputOptions = {}): Promise<ReplayedInput> {
   if (args._.length > 1) throw usageError(`one input at most, got ${args._.length}`);
+  const operand = opts.file ?? (args._.length ? String(args._[0]) : undefined);
+  const stats = opts.file === undefined;
   const name = inputName(operand);
   const now = parseAt(args.at);
   const pachdVersion = parsePachd(args.pachdVersion);
@@ -87,10 +96,10 @@ export async function replayInput(args: InputArgs & ReplayArgs & CommonArgs & { 
     const first = await opened.first();
     const header = opened.header();
     const fallback = (header?.op_version as string | null | undefined) ?? pachdVersion ?? '1.13';
-    const replayer = new Replayer({ pachdVersion, now }, fallback);
+    const replayer = new Replayer({ pachdVersion, now }, fallback, opts.onto);
     let failure: PachError | undefined;
     try {
-      for await (const batch of counted(opened.records, ctx, writer)) for (const rec of batch) replayer.apply(rec);
+      for await (const batch of counted(opened.records, stats ? ctx : undefined, writer)) for (const rec of batch) replayer.apply(rec);
     } catch (err) {
       if (!(err instanceof PachError) || err.exit !== 'DATA') throw err;
       failure = err;
@@ -116,8 +125,10 @@ export async function replayInput(args: InputArgs & ReplayArgs & CommonArgs & { 
       integrity: integrityOf(opened.framing, opened.trailer(), failure),
       header: header ?? null,
     };
-    ctx.stats.bytes_in = counter.bytes;
-    ctx.stats.counts = { ...replayer.counts };
+    if (stats) {
+      ctx.stats.bytes_in = counter.bytes;
+      ctx.stats.counts = { ...replayer.counts };
+    }
     return { replayer, stream, name };
   } finally {
     stopProgress();

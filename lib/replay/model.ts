@@ -32,7 +32,7 @@ export interface RepoState {
   /** Commits restored from the stream (not counting the ones pachd would make). */
   commits: number;
   /** Who made it: an op of the stream, pachd at startup, or a pipeline (its output repo). */
-  madeBy: 'repo op' | 'pachd' | 'pipeline';
+  madeBy: 'repo op' | 'pachd' | 'pipeline' | 'target';
   record: number;
 }
 
@@ -132,11 +132,12 @@ function minor(version: string): number {
 }
 
 export class ClusterModel {
-  readonly streamVersion: string;
+  /** Op version of the stream being applied (a dry run `--onto` a target applies two). */
+  streamVersion: string;
   readonly pachdVersion: string;
   /** Emulated pachd minor version and the stream's. */
   private readonly v: number;
-  private readonly sv: number;
+  private sv: number;
   readonly now: number;
 
   readonly repos = new Map<string, RepoState>();
@@ -155,6 +156,8 @@ export class ClusterModel {
   tags = 0;
   objectIndex = 0;
 
+  /** How many branches and commits the target cluster held before the restore (`settle`). */
+  settled = { branches: 0, commits: 0 };
   /** Problems in stream order. */
   readonly problems: Problem[] = [];
   /** Ops pachd answers "already exists" to and Restore ignores, by kind. */
@@ -187,6 +190,30 @@ export class ClusterModel {
   /** The stream's ops are newer than the emulated pachd can read: nothing applies. */
   get tooNew(): boolean {
     return this.v < this.sv;
+  }
+
+  /** The next ops come from another stream, in op version `version`. */
+  useStream(version: string): void {
+    this.streamVersion = version;
+    this.sv = minor(version);
+  }
+
+  /**
+   * Everything applied so far is the target cluster as it stands (`--onto`): from now on the
+   * counts, problems and recompute figures are the restore's own. Returns the target's problems.
+   */
+  settle(): Problem[] {
+    const target = this.problems.splice(0);
+    this.settled = { branches: this.branches.length, commits: this.commits.size };
+    for (const bucket of [this.created, this.ignored]) for (const k of Object.keys(bucket)) delete bucket[k];
+    this.objectBytes = this.blockBytes = this.objectIndex = this.tags = 0;
+    for (const r of this.repos.values()) if (r.madeBy !== 'pachd') r.madeBy = 'target';
+    for (const p of this.pipelines.values()) {
+      p.recompute = 0;
+      p.recomputeInputs.clear();
+      p.recomputeCommits.clear();
+    }
+    return target;
   }
 
   /** Sets the op the following calls apply (for problem locations). */
@@ -244,8 +271,8 @@ export class ClusterModel {
     if (existing) {
       this.count(this.ignored, 'repo');
       if (existing.madeBy !== 'pachd') {
-        const by = existing.madeBy === 'pipeline' ? `by pipeline ${name}'s creation` : `by record ${existing.record}`;
-        this.report('PACH_REPO_EXISTS', [name], `repo ${name} already exists (made ${by}): pachd ignores this op${(op.description ?? '') !== existing.description ? ', so its description is not applied' : ''}`, this.v >= 9 ? `repo ${name} already exists (ignored by restore)` : `cannot create "${name}" as it already exists (ignored by restore)`);
+        const by = existing.madeBy === 'target' ? 'in the target cluster' : existing.madeBy === 'pipeline' ? `made by pipeline ${name}'s creation` : `made by record ${existing.record}`;
+        this.report('PACH_REPO_EXISTS', [name], `repo ${name} already exists (${by}): pachd ignores this op${(op.description ?? '') !== existing.description ? ', so its description is not applied' : ''}`, this.v >= 9 ? `repo ${name} already exists (ignored by restore)` : `cannot create "${name}" as it already exists (ignored by restore)`);
       }
       return;
     }

@@ -96,7 +96,10 @@ export function renderContents(c: Contents): string {
 }
 
 export function renderPlan(p: Plan): string {
-  const out: string[] = [...streamLines(p.stream), field('rules', `pachd ${p.pachd_version}'s restore`)];
+  const out: string[] = [...streamLines(p.stream)];
+  const o = p.onto;
+  out.push(field('onto', o ? `${o.input}: the target cluster as its ${o.op_version ?? 'empty'} extract holds it (${plural(o.records, 'record')}${o.problems ? `; its own replay found ${plural(o.problems, 'problem')}` : ''})` : 'an empty cluster'));
+  out.push(field('rules', `pachd ${p.pachd_version}'s restore`));
   if (p.stops_at) {
     out.push(field('outcome', [`FAILS at record ${p.stops_at.record} (${p.stops_at.kind || 'stream'}): ${p.stops_at.code}: ${p.stops_at.message}`, `pachd: ${p.stops_at.pachd ?? '?'}`, `${plural(p.not_applied, 'later record')} would not be applied; the cluster would be left half-restored`]));
   } else {

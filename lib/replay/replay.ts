@@ -45,7 +45,12 @@ export class Replayer {
   /** The stream begins with check_auth_token: the restore must carry a token. */
   needsToken = false;
 
-  constructor(private readonly opts: ReplayOptions = {}, private readonly fallbackVersion: string = '1.13') {}
+  private started = false;
+
+  /** `target`: a model already holding the target cluster's state (`--onto`), which this stream is applied on top of. */
+  constructor(private readonly opts: ReplayOptions = {}, private readonly fallbackVersion: string = '1.13', target?: ClusterModel) {
+    this.modelRef = target;
+  }
 
   /** The model (made with the first record's version, or the fallback for an empty stream). */
   get model(): ClusterModel {
@@ -67,14 +72,16 @@ export class Replayer {
       else model.report('PACH_UNKNOWN_OP', [], why, 'unrecognized op type');
       return;
     }
-    if (!this.modelRef) {
-      this.modelRef = new ClusterModel({ ...this.opts, streamVersion: env.version });
+    if (!this.started) {
+      this.started = true;
+      if (this.modelRef) this.modelRef.useStream(env.version);
+      else this.modelRef = new ClusterModel({ ...this.opts, streamVersion: env.version });
       if (this.modelRef.tooNew) {
         this.modelRef.at({ record: rec.index, kind: env.kind });
         this.modelRef.report('PACH_STREAM_TOO_NEW', [], `pachd ${this.modelRef.pachdVersion} cannot read ${env.version} ops; convert the stream first (pach-convert --to-version ${this.modelRef.pachdVersion})`, `unrecognized stream version: ${env.version}`);
       }
     }
-    const model = this.modelRef;
+    const model = this.modelRef!;
     const kind = env.kind;
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     if (model.tooNew) return;

@@ -196,8 +196,19 @@ function sortedCounts(counts: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : 1)));
 }
 
+/** The target cluster a dry run started from (`--onto`). */
+export interface OntoFacts {
+  input: string;
+  op_version: string | null;
+  records: number;
+  /** Problems its own replay found (set aside; `pach-filter --verify` lists them). */
+  problems: number;
+}
+
 export interface Plan {
   stream: StreamFacts;
+  /** The target's state the plan starts from, or null for an empty cluster. */
+  onto: OntoFacts | null;
   pachd_version: string;
   /** `ok`: the restore would run to the end; `fails`: it stops at `stops_at`. */
   outcome: 'ok' | 'fails';
@@ -214,20 +225,22 @@ export interface Plan {
   problems: Problem[];
 }
 
-export function planOf(replayer: Replayer, stream: StreamFacts): Plan {
+export function planOf(replayer: Replayer, stream: StreamFacts, onto: OntoFacts | null = null): Plan {
   const model = replayer.model;
   const stop = model.problems.find((p) => p.severity === 'error') ?? null;
   let branchesByPachd = 0;
-  for (const b of model.branches) if (b.implicit && b.madeBy === 'pachd') branchesByPachd++;
+  // Only what the restore makes: a target cluster's own (`--onto`) was there before.
+  for (const b of model.branches.slice(model.settled.branches)) if (b.implicit && b.madeBy === 'pachd') branchesByPachd++;
   let specCommits = 0;
   let outputRepos = 0;
   for (const r of model.repos.values()) if (r.madeBy === 'pipeline') outputRepos++;
-  for (let c = 0; c < model.commits.size; c++) {
+  for (let c = model.settled.commits; c < model.commits.size; c++) {
     const f = model.commits.flags(c);
     if (f & SYNTHETIC && f & FINISHED) specCommits++;
   }
   return {
     stream,
+    onto,
     pachd_version: model.pachdVersion,
     outcome: stop ? 'fails' : 'ok',
     stops_at: stop,

@@ -94,3 +94,32 @@ t.test('a reader that stops early ends the run quietly with 141', async (t) => {
   t.match(r.stderr.toString(), /rc=141/);
   t.notMatch(r.stderr.toString(), /at .*\.js:\d+/, 'no stack trace');
 });
+
+t.test('--dry-run --onto: restoring the 1.11 dump into the cluster it came from', async (t) => {
+  const r = await runTool('pach-restore', ['--dry-run', '--format', 'json', ...AT, '--onto', AUTH_DUMP, AUTH_DUMP]);
+  t.equal(r.code, 65, 'it would fail');
+  const plan = JSON.parse(r.stdout.toString()) as { onto: { records: number; op_version: string }; stops_at: { code: string; kind: string }; already_exist: Record<string, number>; problems: Array<{ code: string; names: string[] }> };
+  t.same([plan.onto.records, plan.onto.op_version], [631, '1.11'], 'the plan names the target it started from');
+  t.same([plan.stops_at.kind, plan.stops_at.code], ['activate_auth', 'PACH_AUTH_ACTIVE'], 'auth is already active there: pachd answers "already activated"');
+  t.same(plan.already_exist, { commit: 28, pipeline: 2, repo: 5 }, 'every repo, commit and pipeline is already there (and ignored)');
+  t.same(plan.problems.filter((p) => p.code === 'PACH_REPO_EXISTS').map((p) => p.names[0]), ['left', 'right', 'copy', 'sort'], 'the repos the restore would merge into, but not __spec__, which pachd always has');
+  t.match(r.stderr, /warning: .*PACH_REPO_EXISTS: repo left already exists \(in the target cluster\)/);
+});
+
+t.test('--dry-run --onto: a --no-objects backup needs no objects in the stream when the target holds them', async (t) => {
+  const view = (await runTool('pach-convert', ['--to', 'json', AUTH_DUMP])).stdout.toString().trimEnd().split('\n');
+  const isObject = (l: string): boolean => /"kind":"(block|create_object|tag)"/.test(l);
+  const metadata = view.filter((l) => !isObject(l) && !l.startsWith('{"trailer"')).join('\n') + '\n';
+  const objects = view.filter((l) => isObject(l)).join('\n') + '\n';
+  const dir = tempDir(t);
+  const store = path.join(dir, 'objects.ndjson');
+  fs.writeFileSync(store, objects);
+  const alone = await runTool('pach-restore', ['--dry-run', '--format', 'json', ...AT, '-'], { input: metadata });
+  t.match(alone.stdout.toString(), /PACH_NO_OBJECTS/, 'into an empty cluster: the stream holds no objects');
+  const onto = await runTool('pach-restore', ['--dry-run', '--format', 'json', ...AT, '--onto', store, '-'], { input: metadata });
+  t.equal(onto.code, 0, onto.stderr);
+  const plan = JSON.parse(onto.stdout.toString()) as { outcome: string; problems: unknown[] };
+  t.same([plan.outcome, plan.problems], ['ok', []], 'onto a target that holds the objects: clean');
+  const twice = await runTool('pach-restore', ['--dry-run', '--onto', '-', '-'], { input: metadata });
+  t.equal(twice.code, 2, '--onto - with the stream on stdin too is a usage error');
+});

@@ -6,8 +6,9 @@
  * Restoring into a live pachd needs the gRPC client, which is not in this build.
  */
 import type { Argv } from 'yargs';
-import { PachError } from '../../errors.js';
-import { planOf } from '../../replay/report.js';
+import { PachError, usageError } from '../../errors.js';
+import type { ClusterModel } from '../../replay/model.js';
+import { planOf, type OntoFacts } from '../../replay/report.js';
 import { problemLine, renderPlan } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
 import { stdoutSink } from '../io.js';
@@ -17,6 +18,7 @@ import { inputOptions, type InputArgs } from '../stream-options.js';
 
 interface RestoreArgs extends InputArgs, ReplayArgs {
   dryRun: boolean;
+  onto?: string;
 }
 
 export const restoreCommand: Command<RestoreArgs> = {
@@ -31,19 +33,35 @@ export const restoreCommand: Command<RestoreArgs> = {
     'restore needs a token, and the record where it would fail. Exit 0 when the restore would',
     'run to the end, 65 when it would stop on an error. Nothing is contacted.',
     '',
+    '--onto EXTRACT starts the model from the target cluster as it stands (an extract of it, any',
+    'framing) instead of an empty one: repos, commits and pipelines already there, auth already',
+    'active, objects the target already holds. The rules are then those of the target\'s op version.',
+    '',
     'Restoring into a live pachd is not in this build yet.',
   ].join('\n'),
   examples: [
     ['pach-restore --dry-run backup.pachctl', 'what a restore of this backup would do'],
     ['pach-convert --to-version 1.13 old.pachctl | pach-restore --dry-run --format json | jq .recompute', 'the jobs pachd 1.13 would re-run after a migration'],
+    ['pach-restore --dry-run --onto target-now.native backup.native', 'restoring into a cluster that is not empty'],
   ],
   options: (y: Argv<CommonArgs>) =>
-    replayOptions(inputOptions(y)).option('dry-run', { type: 'boolean', default: false, describe: 'plan the restore offline; contact nothing' }) as unknown as Argv<RestoreArgs>,
+    replayOptions(inputOptions(y))
+      .option('dry-run', { type: 'boolean', default: false, describe: 'plan the restore offline; contact nothing' })
+      .option('onto', { type: 'string', requiresArg: true, describe: 'with --dry-run: plan against the target cluster as EXTRACT (a stream of it) holds it, instead of an empty one' }) as unknown as Argv<RestoreArgs>,
 
   async run(args, ctx) {
     if (!args.dryRun) throw new PachError('PACH_NOT_IMPLEMENTED', 'restoring into a pachd is not in this build yet; --dry-run plans a restore offline', 'FAILURE');
-    const { replayer, stream, name } = await replayInput(args, ctx);
-    const plan = planOf(replayer, stream);
+    if (args.onto === '-' && (args._[0] === undefined || String(args._[0]) === '-')) throw usageError('--onto - and the stream to restore cannot both come from stdin');
+    let target: { model: ClusterModel; facts: OntoFacts } | undefined;
+    if (args.onto) {
+      const t = await replayInput({ ...args, from: 'auto' }, ctx, { file: args.onto });
+      const problems = t.replayer.model.settle();
+      if (t.stream.integrity.state === 'failed') throw new PachError('PACH_ONTO_BROKEN', `--onto ${args.onto}: ${t.stream.integrity.detail}`, 'DATA');
+      if (problems.length) ctx.log.warn(`--onto ${args.onto}: replaying the target's own extract found ${problems.length} problem(s) (pach-filter --verify ${args.onto} lists them); the plan starts from what it holds`);
+      target = { model: t.replayer.model, facts: { input: t.name, op_version: t.stream.op_version, records: t.stream.records, problems: problems.length } };
+    }
+    const { replayer, stream, name } = await replayInput(args, ctx, { onto: target?.model });
+    const plan = planOf(replayer, stream, target?.facts);
     ctx.stats.problems = plan.problems;
     ctx.stats.outcome = plan.outcome;
     const sink = stdoutSink();
