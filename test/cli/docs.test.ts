@@ -7,6 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXIT_TABLE } from '../../lib/cli/exit-codes.js';
+import { PROBLEMS } from '../../lib/replay/problems.js';
 import { ROOT, runShell, runTool, type Tool } from '../helpers/run.js';
 
 const TOOLS: Tool[] = ['pach-convert', 'pach-extract', 'pach-filter', 'pach-restore', 'pachd-sandbox'];
@@ -22,6 +23,20 @@ for (const tool of TOOLS) {
     for (const f of flags) t.match(doc, new RegExp(`\`[^\`]*${f}\\b`), `${f} is documented`);
   });
 }
+
+t.test('every replay problem code is documented in docs/pach-filter.md, with its severity', async (t) => {
+  // Rows read `| codes | severity | what |`; a row of several codes gives one severity for all,
+  // or one per code (`error / hazard`) in the order the codes are named.
+  const documented = new Map<string, string>();
+  for (const line of fs.readFileSync(path.join(ROOT, 'docs', 'pach-filter.md'), 'utf8').split('\n')) {
+    const cells = line.split(' | ');
+    if (!line.startsWith('| `PACH_') || cells.length < 3) continue;
+    const codes = [...cells[0]!.matchAll(/`(PACH_[A-Z_]+)`/g)].map((m) => m[1]!);
+    const severities = cells[1]!.split(' / ');
+    codes.forEach((c, i) => documented.set(c, severities.length === 1 ? severities[0]! : (severities[i] ?? '?')));
+  }
+  for (const [code, { severity }] of Object.entries(PROBLEMS)) t.equal(documented.get(code), severity, `${code}: documented as ${severity}`);
+});
 
 t.test('the README opens with the two commands and lists every exit code', async (t) => {
   const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
