@@ -81,6 +81,7 @@
  */
 import fs from 'node:fs';
 import tty from 'node:tty';
+import { parseArgs as parseArgv } from 'node:util';
 import { EXIT } from '../lib/cli/exit-codes.js';
 import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/registry.js';
 import { Rng } from './rng.js';
@@ -106,50 +107,40 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { repos: 1000, commits: 1_000_000, seed: 42, trees: 'indexed' };
-  for (let i = 0; i < argv.length; i++) {
-    let arg = argv[i]!;
-    let value: string | undefined;
-    const eq = arg.indexOf('=');
-    if (arg.startsWith('--') && eq > 0) {
-      value = arg.slice(eq + 1);
-      arg = arg.slice(0, eq);
-    }
-    const next = (): string => {
-      if (value !== undefined) return value;
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`${arg}: missing value`);
-      return v;
-    };
-    const whole = (): number => {
-      const v = next();
-      if (!/^\d+$/.test(v)) throw new UsageError(`${arg}: expected a whole number, got ${v}`);
-      return Number(v);
-    };
-    switch (arg) {
-      case '-h':
-      case '--help':
-        process.stderr.write(USAGE + '\n');
-        process.exit(EXIT.OK);
-      case '--repos':
-        opts.repos = whole();
-        break;
-      case '--commits':
-        opts.commits = whole();
-        break;
-      case '--seed':
-        opts.seed = whole() >>> 0;
-        break;
-      case '--trees': {
-        const v = next();
-        if (v !== 'indexed' && v !== 'bare' && v !== 'none') throw new UsageError(`--trees: expected indexed, bare or none, got ${v}`);
-        opts.trees = v;
-        break;
-      }
-      default:
-        throw new UsageError(`unknown argument ${arg}`);
-    }
+  let parsed;
+  try {
+    parsed = parseArgv({
+      args: argv,
+      options: {
+        repos: { type: 'string' },
+        commits: { type: 'string' },
+        seed: { type: 'string' },
+        trees: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
   }
+  if (parsed.help) {
+    process.stderr.write(USAGE + '\n');
+    process.exit(EXIT.OK);
+  }
+  const whole = (flag: string, v: string | undefined, fallback: number): number => {
+    if (v === undefined) return fallback;
+    if (!/^\d+$/.test(v)) throw new UsageError(`--${flag}: expected a whole number, got ${v}`);
+    return Number(v);
+  };
+  const trees = parsed.trees ?? 'indexed';
+  if (trees !== 'indexed' && trees !== 'bare' && trees !== 'none') throw new UsageError(`--trees: expected indexed, bare or none, got ${trees}`);
+  const opts: Options = {
+    repos: whole('repos', parsed.repos, 1000),
+    commits: whole('commits', parsed.commits, 1_000_000),
+    seed: whole('seed', parsed.seed, 42) >>> 0,
+    trees,
+  };
   if (opts.repos < 1 || opts.repos > 1_000_000) throw new UsageError('--repos: expected 1 … 1000000');
   if (opts.commits < 2 * opts.repos) throw new UsageError(`--commits: expected at least 2 × --repos (${2 * opts.repos})`);
   if (opts.commits > 2 ** 31 - 1) throw new UsageError('--commits: at most 2147483647');
