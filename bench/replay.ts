@@ -3,14 +3,12 @@
  * and how many bytes of memory it keeps per commit, measured in-process on a
  * raw file (bench/history.ts makes the one the benchmark uses).
  *
- * What it does: reads FILE in 16 MiB chunks, cuts the raw framing (8-byte
+ * What it does: reads FILE in 1 MiB chunks, cuts the raw framing (8-byte
  * little-endian length + admin.Op; nothing else is accepted), and hands every
  * record to one `Replayer` (lib/replay/replay.ts), exactly as
- * `pach-filter --verify` does after its reader; then `end()`. Records are plain
- * Uint8Array views, as lib/codec's ByteQueue hands them out; `--views buffer`
- * passes Buffer views instead, which protobufjs decodes with its BufferReader
- * (native UTF-8 for strings rather than its JS decoder): the difference between
- * the two runs is what decoding from Buffers would gain the model. It times:
+ * `pach-filter --verify` does after its reader; then `end()`. The raw framing
+ * is cut by lib/codec's LengthPrefixedSplitter, which hands out plain
+ * Uint8Array views as the CLI's reader does. It times:
  *   - the whole replay (reading from the page cache, framing, decode, apply);
  *   - each phase of an extract (objects, repos, commits, branches, pipelines
  *     with their jobs, auth): a phase is a run of records of its kinds, so a
@@ -28,7 +26,6 @@
  *
  * Run (after `npx tsc -p .`; --expose-gc is required):
  *   node --expose-gc dist/bench/replay.js history.raw > replay.tsv
- *   node --expose-gc dist/bench/replay.js --views buffer history.raw > replay-buffer.tsv
  * stdout: one `key<TAB>value` line per figure (bench/run.sh keeps it for
  * bench/report.ts); stderr: a readable summary. Exit 0 when the replay found
  * no problem, 65 when it found some (they are counted, the first is named),
@@ -41,12 +38,12 @@
  */
 import fs from 'node:fs';
 import { EXIT } from '../lib/cli/exit-codes.js';
+import { LengthPrefixedSplitter } from '../lib/codec/raw.js';
 import { envelopeOf, type OpRecord } from '../lib/codec/record.js';
 import { Replayer } from '../lib/replay/replay.js';
 
-const USAGE = 'usage: node --expose-gc dist/bench/replay.js [--views uint8array|buffer] FILE   (FILE: a raw stream, 8-byte LE length + admin.Op per record)';
-const CHUNK = 16 * 1024 * 1024;
-const MAX_RECORD = 256 * 1024 * 1024;
+const USAGE = 'usage: node --expose-gc dist/bench/replay.js FILE   (FILE: a raw stream, 8-byte LE length + admin.Op per record)';
+const CHUNK = 1024 * 1024;
 const MAX_SNAPSHOTS = 16;
 
 const PHASE_OF: Record<string, string> = {
@@ -73,14 +70,6 @@ function fail(message: string, code: number): never {
 function main(): void {
   const args = process.argv.slice(2);
   if (args.includes('-h') || args.includes('--help')) fail(USAGE, EXIT.OK);
-  let views: 'uint8array' | 'buffer' = 'uint8array';
-  const v = args.findIndex((a) => a === '--views' || a.startsWith('--views='));
-  if (v >= 0) {
-    const value = args[v]!.includes('=') ? args[v]!.slice(args[v]!.indexOf('=') + 1) : args[v + 1];
-    if (value !== 'uint8array' && value !== 'buffer') fail(`--views: expected uint8array or buffer\n${USAGE}`, EXIT.USAGE);
-    views = value;
-    args.splice(v, args[v]!.includes('=') ? 1 : 2);
-  }
   if (args.length !== 1 || args[0]!.startsWith('-')) fail(USAGE, EXIT.USAGE);
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) fail(`run with node --expose-gc\n${USAGE}`, EXIT.USAGE);
@@ -101,7 +90,6 @@ function main(): void {
   };
   const total = (m: Mem): number => m.heap + m.external;
 
-  let buf = Buffer.allocUnsafe(CHUNK);
   const replayer = new Replayer();
   const before = mem();
 
@@ -136,47 +124,37 @@ function main(): void {
     phaseStart = process.hrtime.bigint();
   };
 
-  let start = 0;
-  let end = 0;
-  let offset = 0;
-  let index = 0;
+  // The codec's splitter cuts the raw framing. It keeps views of a partial record across
+  // reads, so every read gets a fresh buffer (1 MiB, like the CLI's file reader).
+  const splitter = new LengthPrefixedSplitter();
+  const batch: OpRecord[] = [];
   for (;;) {
-    if (end - start < 8 || end - start < 8 + buf.readUInt32LE(start)) {
-      // Need more bytes: keep the partial record, grow the buffer if it cannot hold it.
-      const need = end - start >= 8 ? 8 + buf.readUInt32LE(start) : 8;
-      if (end - start >= 8 && (buf.readUInt32LE(start + 4) !== 0 || need - 8 > MAX_RECORD)) fail(`${file}: byte ${offset}: record length too large; is this a raw stream?`, EXIT.DATA);
-      if (need > buf.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(need, 2 * buf.length));
-        buf.copy(bigger, 0, start, end);
-        buf = bigger;
-      } else {
-        buf.copyWithin(0, start, end);
-      }
-      end -= start;
-      start = 0;
-      const n = fs.readSync(fd, buf, end, buf.length - end, null);
-      if (n === 0) {
-        if (end !== 0) fail(`${file}: byte ${offset}: truncated record (${end} bytes at the end)`, EXIT.DATA);
-        break;
-      }
-      end += n;
-      continue;
-    }
-    const len = buf.readUInt32LE(start);
-    const bytes = views === 'buffer' ? buf.subarray(start + 8, start + 8 + len) : new Uint8Array(buf.buffer, buf.byteOffset + start + 8, len);
-    const rec: OpRecord = { bytes, index: index++, offset };
-    let kind = '';
+    const chunk = Buffer.allocUnsafe(CHUNK);
+    const n = fs.readSync(fd, chunk, 0, CHUNK, null);
+    if (n === 0) break;
+    batch.length = 0;
     try {
-      kind = envelopeOf(rec).kind;
-    } catch {
-      /* the replay reports a record whose envelope does not parse */
+      splitter.push(chunk.subarray(0, n), batch);
+    } catch (err) {
+      fail(`${file}: ${(err as Error).message}`, EXIT.DATA);
     }
-    const p = PHASE_OF[kind] ?? 'other';
-    if (p !== phase) closePhase(p);
-    phaseOps++;
-    replayer.apply(rec);
-    start += 8 + len;
-    offset += 8 + len;
+    for (const rec of batch) {
+      let kind = '';
+      try {
+        kind = envelopeOf(rec).kind;
+      } catch {
+        /* the replay reports a record whose envelope does not parse */
+      }
+      const p = PHASE_OF[kind] ?? 'other';
+      if (p !== phase) closePhase(p);
+      phaseOps++;
+      replayer.apply(rec);
+    }
+  }
+  try {
+    splitter.end();
+  } catch (err) {
+    fail(`${file}: ${(err as Error).message}`, EXIT.DATA);
   }
   fs.closeSync(fd);
   const tEnd = process.hrtime.bigint();
@@ -194,7 +172,6 @@ function main(): void {
 
   const out: Array<[string, string | number]> = [
     ['file', file],
-    ['views', views],
     ['bytes', fileBytes],
     ['records', replayer.records],
     ['commits', commits],
@@ -230,7 +207,7 @@ function main(): void {
 
   const MB = (n: number): string => `${(n / 1048576).toFixed(1)} MiB`;
   const lines = [
-    `replay: ${file} (${views} views): ${replayer.records} records (${commits} commits) in ${seconds.toFixed(2)} s: ${Math.round(replayer.records / seconds).toLocaleString('en-US')} ops/s, ${(fileBytes / 1e6 / seconds).toFixed(0)} MB/s; ${problems.length ? `${problems.length} problems, first ${problems[0]!.code} at record ${problems[0]!.record}` : 'no problems'}`,
+    `replay: ${file}: ${replayer.records} records (${commits} commits) in ${seconds.toFixed(2)} s: ${Math.round(replayer.records / seconds).toLocaleString('en-US')} ops/s, ${(fileBytes / 1e6 / seconds).toFixed(0)} MB/s; ${problems.length ? `${problems.length} problems, first ${problems[0]!.code} at record ${problems[0]!.record}` : 'no problems'}`,
     ...[...phases].map(([name, p]) => `replay:   ${name.padEnd(10)} ${String(p.ops).padStart(9)} ops ${(Number(p.ns) / 1e9).toFixed(2).padStart(7)} s ${Math.round(p.ops / (Number(p.ns) / 1e9)).toLocaleString('en-US').padStart(11)} ops/s` +
       (p.bytes !== undefined ? ` ${MB(p.bytes).padStart(11)} kept` : '')),
     `replay: memory kept ${MB(grown)} = ${commits ? (grown / commits).toFixed(0) : '–'} B/commit (heap ${MB(after.heap - before.heap)}, external ${MB(after.external - before.external)} of which ArrayBuffers ${MB(after.arrayBuffers - before.arrayBuffers)}); ` +
