@@ -59,6 +59,7 @@ import tty from 'node:tty';
 import protobuf from 'protobufjs';
 import { EXIT } from '../lib/cli/exit-codes.js';
 import { Rng } from './rng.js';
+import { EpipeExit, writeStdoutSync } from './stdout.js';
 import { OP_VERSIONS, OpType, kindField, payloadType, slotByVersion, type OpKind, type OpVersion } from '../lib/schema/registry.js';
 
 const USAGE = `usage: generate (--size SIZE | --count N) [--mix objects|metadata] [--seed N] [--version 1.7..1.13]
@@ -600,8 +601,6 @@ const BATCH = 4 * MiB;
 /** Values at least this long are written by reference instead of copied into the batch. */
 const BY_REFERENCE = 64 * KiB;
 
-class EpipeExit extends Error {}
-
 /**
  * One buffer holding the fresh-hex source, the bytes of every pool record and
  * the output batch, so that each copy while streaming is one `copyWithin` (a
@@ -637,10 +636,8 @@ function buildArena(cluster: Cluster, hexSrc: Buffer): Arena {
 }
 
 /**
- * Batches records into ~4 MiB writevs on fd 1. Writes are synchronous, so a
- * slow reader simply blocks us: backpressure without buffering. fd 1 may have
- * been left non-blocking by an earlier process sharing the pipe, so EAGAIN
- * waits a millisecond and retries. Positions handed out are arena offsets.
+ * Batches records into ~4 MiB writevs on fd 1, synchronously (bench/stdout.ts:
+ * backpressure without buffering). Positions handed out are arena offsets.
  */
 class Out {
   private readonly end: number;
@@ -648,7 +645,6 @@ class Out {
   private segStart: number;
   private iov: Buffer[] = [];
   private pending = 0;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   bytes = 0;
 
   constructor(private readonly arena: Arena) {
@@ -691,18 +687,8 @@ class Out {
     if (this.pos > this.segStart) this.iov.push(this.arena.buf.subarray(this.segStart, this.pos));
     let iov = this.iov;
     while (iov.length) {
-      let n: number;
-      try {
-        n = iov.length === 1 ? fs.writeSync(1, iov[0]!) : fs.writevSync(1, iov);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') {
-          Atomics.wait(this.sleeper, 0, 0, 1);
-          continue;
-        }
-        if (code === 'EPIPE') throw new EpipeExit();
-        throw err;
-      }
+      const batch = iov;
+      let n = writeStdoutSync(() => (batch.length === 1 ? fs.writeSync(1, batch[0]!) : fs.writevSync(1, batch)));
       let i = 0;
       while (i < iov.length && n >= iov[i]!.length) n -= iov[i++]!.length;
       iov = iov.slice(i);

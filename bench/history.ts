@@ -85,6 +85,7 @@ import { parseArgs as parseArgv } from 'node:util';
 import { EXIT } from '../lib/cli/exit-codes.js';
 import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/registry.js';
 import { Rng } from './rng.js';
+import { EpipeExit, writeStdoutSync } from './stdout.js';
 
 const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none]
   writes a consistent 1.12 extract (raw framing: 8-byte LE length + admin.Op per record) to stdout;
@@ -281,20 +282,12 @@ const HASH_LEN = 128;
 const BLOCK_LEN = 32;
 const BATCH = 4 * MiB;
 
-class EpipeExit extends Error {}
-
-/**
- * The output batch. Records are written straight into it; `flush` writes it
- * with fs.writeSync on fd 1 (a slow reader blocks us: backpressure without
- * buffering). fd 1 may be non-blocking (a pipe shared with an earlier
- * process), so EAGAIN waits a millisecond and retries.
- */
+/** The output batch. Records are written straight into it; `flush` writes it to fd 1 (bench/stdout.ts). */
 class Out {
   readonly buf = Buffer.allocUnsafe(BATCH + MiB);
   pos = 0;
   bytes = 0;
   records = 0;
-  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
 
   /** Makes room for `n` bytes, flushing a full batch first (only here, so a record just written stays readable). */
   room(n: number): void {
@@ -385,17 +378,7 @@ class Out {
   flush(): void {
     let off = 0;
     while (off < this.pos) {
-      try {
-        off += fs.writeSync(1, this.buf, off, this.pos - off);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') {
-          Atomics.wait(this.sleeper, 0, 0, 1);
-          continue;
-        }
-        if (code === 'EPIPE') throw new EpipeExit();
-        throw err;
-      }
+      off += writeStdoutSync(() => fs.writeSync(1, this.buf, off, this.pos - off));
     }
     this.pos = 0;
   }

@@ -45,8 +45,6 @@ export interface BranchState {
   provenance: number[];
   /** Direct subvenance: branches that name this one in their provenance. */
   subvenance: number[];
-  /** Made by the model (pachd would make it), not by a branch op. */
-  implicit: boolean;
   /**
    * What made it: a branch op, a commit op's branch field, or pachd (pipeline output and stats
    * branches, provenance upserts). 'provenance' is only a name a commit's provenance used:
@@ -73,11 +71,9 @@ export interface PipelineState {
   specCommit: string | null;
   /** Jobs restored, by state name. */
   jobs: Map<string, number>;
-  /** Output commits pachd will have to compute (propagation after restore): jobs it will run. */
-  recompute: number;
-  /** Distinct input commits those jobs read (the #3864 cost). */
+  /** Distinct input commits the jobs pachd will run after the restore read (the #3864 cost). */
   recomputeInputs: Set<number>;
-  /** Output commits pachd makes, per branch of the output repo (`master`, `stats`, …). */
+  /** Output commits pachd makes, per branch of the output repo (`master`, `stats`, …); those on the output branch are its jobs. */
   recomputeCommits: Map<string, number>;
 }
 
@@ -209,7 +205,6 @@ export class ClusterModel {
     this.objectBytes = this.blockBytes = this.objectIndex = this.tags = 0;
     for (const r of this.repos.values()) if (r.madeBy !== 'pachd') r.madeBy = 'target';
     for (const p of this.pipelines.values()) {
-      p.recompute = 0;
       p.recomputeInputs.clear();
       p.recomputeCommits.clear();
     }
@@ -296,28 +291,35 @@ export class ClusterModel {
   }
 
   /** The branch, made headless if it is new (pachd upserts provenance branches the same way). */
-  private ensureBranch(repo: RepoState, name: string, implicit: boolean, madeBy: BranchState['madeBy'] = implicit ? 'pachd' : 'branch op'): BranchState {
+  /**
+   * The branch, made headless if it is new. A branch the stream restores (`branch op`,
+   * `commit op`) takes over one pachd made; one pachd upserts (`pachd`) takes over a name only
+   * commit provenance used.
+   */
+  private ensureBranch(repo: RepoState, name: string, madeBy: BranchState['madeBy']): BranchState {
     const key = this.branchKey(repo.name, name);
     let id = this.branchIds.get(key);
     if (id === undefined) {
       id = this.branches.length;
-      this.branches.push({ id, repo: repo.name, name, head: -1, provenance: [], subvenance: [], implicit, madeBy });
+      this.branches.push({ id, repo: repo.name, name, head: -1, provenance: [], subvenance: [], madeBy });
       this.branchIds.set(key, id);
       repo.branches.set(name, id);
-      if (!implicit) this.count(this.created, 'branch');
-    } else if (!implicit && this.branches[id]!.implicit) {
-      // A branch pachd made (as provenance, for a pipeline) that the stream now restores.
-      Object.assign(this.branches[id]!, { implicit: false, madeBy });
-      this.count(this.created, 'branch');
+      if (restored(madeBy)) this.count(this.created, 'branch');
+      return this.branches[id]!;
     }
-    return this.branches[id]!;
+    const b = this.branches[id]!;
+    if (restored(madeBy) && !restored(b.madeBy)) {
+      b.madeBy = madeBy;
+      this.count(this.created, 'branch');
+    } else if (madeBy === 'pachd' && b.madeBy === 'provenance') {
+      b.madeBy = 'pachd';
+    }
+    return b;
   }
 
   /** A branch pachd makes headless when something names it as provenance. */
   private upsertBranch(repo: RepoState, name: string): BranchState {
-    const b = this.ensureBranch(repo, name, true);
-    if (b.madeBy === 'provenance') b.madeBy = 'pachd';
-    return b;
+    return this.ensureBranch(repo, name, 'pachd');
   }
 
   private setProvenance(b: BranchState, provenance: number[]): void {
@@ -411,7 +413,7 @@ export class ClusterModel {
     if (refused) return;
     const prov = named.map(([up, pName]) => this.upsertBranch(up, pName).id);
     const isNew = this.branchId(repoName, name) < 0;
-    const b = this.ensureBranch(repo, name, false);
+    const b = this.ensureBranch(repo, name, 'branch op');
     b.madeBy = 'branch op';
     if (op.provenance?.length || isNew) this.setProvenance(b, prov);
     const moved = headCommit >= 0 && b.head !== headCommit;
@@ -475,7 +477,7 @@ export class ClusterModel {
       if (!VALID_NAME.test(branchName)) {
         this.report('PACH_INVALID_NAME', [label], `commit ${label}: branch name ${JSON.stringify(branchName)} is not valid`, `branch name (${branchName}) invalid: only alphanumeric characters, underscores, and dashes are allowed`);
       } else {
-        branch = this.ensureBranch(repo, branchName, false, 'commit op');
+        branch = this.ensureBranch(repo, branchName, 'commit op');
         // pachd refuses to start a commit on an output branch, before it looks at the parent.
         const specInRequest = ((op.provenance ?? []) as Msg[]).some((p) => ((this.sv >= 9 ? p.commit : p)?.repo?.name ?? '') === SPEC_REPO);
         const upstream = branch.provenance.filter((b) => this.branches[b]!.repo !== SPEC_REPO);
@@ -528,7 +530,7 @@ export class ClusterModel {
       let b = -1;
       if (this.sv >= 9 && p.branch) {
         const pr = this.repos.get(p.branch.repo?.name ?? '');
-        b = pr ? this.ensureBranch(pr, p.branch.name ?? '', true, 'provenance').id : -1;
+        b = pr ? this.ensureBranch(pr, p.branch.name ?? '', 'provenance').id : -1;
       } else {
         b = this.commits.branch(c);
       }
@@ -652,7 +654,6 @@ export class ClusterModel {
     const pipeline = this.pipelines.get(b.repo);
     if (pipeline) pipeline.recomputeCommits.set(b.name, (pipeline.recomputeCommits.get(b.name) ?? 0) + 1);
     if (pipeline && b.name === pipeline.outputBranch) {
-      pipeline.recompute++;
       for (const p of b.provenance) {
         const h = this.branches[p]!.head;
         if (h >= 0 && this.branches[p]!.repo !== SPEC_REPO) pipeline.recomputeInputs.add(h);
@@ -700,15 +701,16 @@ export class ClusterModel {
         ok = false;
       }
     }
+    const outputBranch: string = op.output_branch || 'master';
     let specCommit: string | null = null;
     if (op.spec_commit?.id) {
       specCommit = op.spec_commit.id as string;
       if (this.resolveCommit(op.spec_commit.repo?.name || SPEC_REPO, specCommit) < 0) {
         this.report('PACH_SPEC_COMMIT_NOT_FOUND', [name, `${SPEC_REPO}@${specCommit}`], `pipeline ${name}: spec commit ${SPEC_REPO}@${specCommit} does not exist`, `error inspecting spec commit: commit ${specCommit} not found in repo ${SPEC_REPO}`);
         ok = false;
-      } else if (this.branchId(name, op.output_branch || 'master') < 0 || this.branches[this.branchId(name, op.output_branch || 'master')]!.madeBy === 'provenance') {
+      } else if ((this.branches[this.branchId(name, outputBranch)]?.madeBy ?? 'provenance') === 'provenance') {
         // With a spec commit pachd reuses the restored output branch, so it must be there.
-        const ob = op.output_branch || 'master';
+        const ob = outputBranch;
         this.report('PACH_OUTPUT_BRANCH_NOT_FOUND', [name, this.branchKey(name, ob)], `pipeline ${name} names a spec commit, but its output branch ${this.branchKey(name, ob)} was not restored before it`, `could not create/update output branch: unable to inspect ${name}@${ob}: /pachyderm_pfs/branches/${name}/ ${ob} not found`);
         ok = false;
       }
@@ -719,13 +721,12 @@ export class ClusterModel {
       name,
       record: this.ctx.record,
       inputs,
-      outputBranch: op.output_branch || 'master',
+      outputBranch,
       stats: !!op.enable_stats,
       // 1.7 pipelines lose their salt in the 1.7→1.8 conversion, and pachd 1.8 clears every salt.
       salt: !!op.salt && !(this.sv === 7 && this.v >= 8) && this.v !== 8,
       specCommit,
       jobs: new Map(),
-      recompute: 0,
       recomputeInputs: new Set(),
       recomputeCommits: new Map(),
     };
@@ -905,17 +906,6 @@ export class ClusterModel {
     }
   }
 
-  /** Commits pachd would make after the restore (propagation), over all output branches. */
-  get propagated(): number {
-    let n = 0;
-    for (const p of this.pipelines.values()) n += p.recompute;
-    return n;
-  }
-
-  /** Commits reachable from a branch's head (what `list commit repo@branch` shows). */
-  commitsOn(b: BranchState): number {
-    return b.head >= 0 ? this.commits.depth(b.head) : 0;
-  }
 }
 
 interface CodeCheck {
@@ -932,11 +922,10 @@ interface CodeCheck {
  */
 export function checkActivationCode(code: string, now: number): CodeCheck {
   const bad = (pachd: string): CodeCheck => ({ problem: 'PACH_BAD_ACTIVATION_CODE', message: `the enterprise activation code is malformed (${pachd})`, pachd });
-  const text = Buffer.from(code, 'base64').toString('utf8');
   if (!code || !/^[A-Za-z0-9+/=_-]+$/.test(code)) return bad('activation code is not base64 encoded');
   let outer: { token?: unknown; signature?: unknown };
   try {
-    outer = JSON.parse(text) as typeof outer;
+    outer = JSON.parse(Buffer.from(code, 'base64').toString('utf8')) as typeof outer;
   } catch {
     return bad('activation code is not valid JSON');
   }
@@ -954,6 +943,11 @@ export function checkActivationCode(code: string, now: number): CodeCheck {
     return { problem: 'PACH_ACTIVATION_EXPIRED', message: `the enterprise activation code expired at ${expiry} (checked at ${new Date(now * 1000).toISOString()}; --at sets that time)`, pachd: 'the activation code has expired', expiry };
   }
   return { message: '', expiry };
+}
+
+/** A branch the stream restores, as opposed to one pachd makes or a name provenance uses. */
+function restored(madeBy: BranchState['madeBy']): boolean {
+  return madeBy === 'branch op' || madeBy === 'commit op';
 }
 
 function short(hash: string): string {

@@ -7,7 +7,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import protobuf from 'protobufjs';
 import { PachError } from '../errors.js';
-import { envelopeOf, type OpRecord, type RecordStream } from '../codec/record.js';
+import { envelopeOf, type OpRecord } from '../codec/record.js';
 import { payloadType, type OpVersion } from '../schema/registry.js';
 import { ClusterModel, type ModelOptions, type Msg } from './model.js';
 
@@ -199,8 +199,3 @@ export class Replayer {
   }
 }
 
-/** Replays a whole stream; stream errors (truncation, corruption) are thrown after the records before them were applied. */
-export async function replayStream(records: RecordStream, replayer: Replayer): Promise<ClusterModel> {
-  for await (const batch of records) for (const rec of batch) replayer.apply(rec);
-  return replayer.end();
-}

@@ -230,7 +230,7 @@ export function planOf(replayer: Replayer, stream: StreamFacts, onto: OntoFacts 
   const stop = model.problems.find((p) => p.severity === 'error') ?? null;
   let branchesByPachd = 0;
   // Only what the restore makes: a target cluster's own (`--onto`) was there before.
-  for (const b of model.branches.slice(model.settled.branches)) if (b.implicit && b.madeBy === 'pachd') branchesByPachd++;
+  for (const b of model.branches.slice(model.settled.branches)) if (b.madeBy === 'pachd') branchesByPachd++;
   let specCommits = 0;
   let outputRepos = 0;
   for (const r of model.repos.values()) if (r.madeBy === 'pipeline') outputRepos++;
@@ -249,7 +249,14 @@ export function planOf(replayer: Replayer, stream: StreamFacts, onto: OntoFacts 
     bytes: { objects: model.objectBytes, blocks: model.blockBytes },
     already_exist: sortedCounts(model.ignored),
     pachd_makes: { output_repos: outputRepos, branches: branchesByPachd, spec_commits: specCommits },
-    recompute: [...model.pipelines.values()].filter((p) => p.recompute > 0 || p.recomputeCommits.size > 0).map((p) => ({ pipeline: p.name, jobs: p.recompute, input_commits: p.recomputeInputs.size, output_commits: Object.fromEntries([...p.recomputeCommits].map(([b, n]) => [`${p.name}@${b}`, n])) })),
+    recompute: [...model.pipelines.values()]
+      .filter((p) => p.recomputeCommits.size > 0)
+      .map((p) => ({
+        pipeline: p.name,
+        jobs: p.recomputeCommits.get(p.outputBranch) ?? 0,
+        input_commits: p.recomputeInputs.size,
+        output_commits: Object.fromEntries([...p.recomputeCommits].map(([b, n]) => [`${p.name}@${b}`, n])),
+      })),
     needs_token: replayer.needsToken,
     problems: model.problems,
   };
