@@ -65,8 +65,6 @@ export interface NewCommit {
   finished: number;
   /** Full provenance as (commit, branch id) pairs. */
   provenance: ReadonlyArray<readonly [number, number]>;
-  /** Index of the record that made it, or -1 when synthetic. */
-  record: number;
 }
 
 export class CommitTable {
@@ -80,7 +78,6 @@ export class CommitTable {
   private readonly sizeCol = new Column((k) => new Float64Array(k), 1024);
   private readonly startedCol = new Column((k) => new Float64Array(k), 1024);
   private readonly finishedCol = new Column((k) => new Float64Array(k), 1024);
-  private readonly recordCol = new Column((k) => new Int32Array(k), 1024);
   private readonly provStart = new Column((k) => new Int32Array(k), 1024);
   private readonly provLen = new Column((k) => new Int32Array(k), 1024);
   private readonly prov = new Column((k) => new Int32Array(k), 4096);
@@ -128,7 +125,6 @@ export class CommitTable {
     this.sizeCol.data[i] = c.size;
     this.startedCol.data[i] = c.started;
     this.finishedCol.data[i] = c.finished;
-    this.recordCol.data[i] = c.record;
     this.provStart.data[i] = this.provUsed;
     this.provLen.data[i] = c.provenance.length;
     this.prov.ensure(this.provUsed + c.provenance.length * 2);
@@ -166,9 +162,6 @@ export class CommitTable {
   flags(c: number): number {
     return this.flagCol.data[c]!;
   }
-  setFlags(c: number, flags: number): void {
-    this.flagCol.data[c] = flags;
-  }
   origin(c: number): number {
     return this.originCol.data[c]!;
   }
@@ -180,9 +173,6 @@ export class CommitTable {
   }
   finished(c: number): number {
     return this.finishedCol.data[c]!;
-  }
-  record(c: number): number {
-    return this.recordCol.data[c]!;
   }
   /** The full provenance of `c` as (commit, branch id) pairs. */
   provenance(c: number): Array<[number, number]> {
@@ -202,7 +192,7 @@ export class CommitTable {
 
   /** The columns with one entry per commit. */
   private perCommit(): Array<Column<Int32Array | Float64Array | Uint8Array>> {
-    return [this.repo, this.parentCol, this.branchCol, this.depthCol, this.flagCol, this.originCol, this.sizeCol, this.startedCol, this.finishedCol, this.recordCol, this.provStart, this.provLen];
+    return [this.repo, this.parentCol, this.branchCol, this.depthCol, this.flagCol, this.originCol, this.sizeCol, this.startedCol, this.finishedCol, this.provStart, this.provLen];
   }
 
   /** Bytes held by the columns and the hash table (for the benchmark's bytes-per-commit figure). */

@@ -563,7 +563,6 @@ export class ClusterModel {
       started,
       finished: isFinished ? finished : NaN,
       provenance: full,
-      record: this.ctx.record,
     });
     repo.commits++;
     this.count(this.created, 'commit');
@@ -648,7 +647,6 @@ export class ClusterModel {
       started: NaN,
       finished: NaN,
       provenance: heads,
-      record: this.ctx.record,
     });
     b.head = c;
     const pipeline = this.pipelines.get(b.repo);
@@ -740,7 +738,7 @@ export class ClusterModel {
       const sb = this.upsertBranch(spec, name);
       if (!specCommit) {
         const parent = sb.head;
-        sb.head = this.commits.add({ repo: this.repoIndex.get(SPEC_REPO)!, id: `spec-${++this.syntheticIds}`, parent, branch: sb.id, flags: FINISHED | SYNTHETIC, origin: 0, size: 0, started: this.now, finished: this.now, provenance: [], record: this.ctx.record });
+        sb.head = this.commits.add({ repo: this.repoIndex.get(SPEC_REPO)!, id: `spec-${++this.syntheticIds}`, parent, branch: sb.id, flags: FINISHED | SYNTHETIC, origin: 0, size: 0, started: this.now, finished: this.now, provenance: [] });
       }
       provenance.push(sb.id);
     }

@@ -6,7 +6,8 @@
 import type { Problem } from './problems.js';
 import type { Contents, Plan, StreamFacts } from './report.js';
 
-function plural(n: number, one: string, many = `${one}s`): string {
+/** `1 error`, `2 errors`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 

@@ -123,3 +123,14 @@ t.test('--dry-run --onto: a --no-objects backup needs no objects in the stream w
   const twice = await runTool('pach-restore', ['--dry-run', '--onto', '-', '-'], { input: metadata });
   t.equal(twice.code, 2, '--onto - with the stream on stdin too is a usage error');
 });
+
+t.test('--dry-run --onto a cut extract stops with PACH_ONTO_BROKEN', async (t) => {
+  const dir = tempDir(t);
+  const native = (await runTool('pach-convert', [SORT_DUMP])).stdout;
+  const cut = path.join(dir, 'cut.native');
+  fs.writeFileSync(cut, native.subarray(0, native.length - 40));
+  const r = await runTool('pach-restore', ['--dry-run', '--onto', cut, SORT_DUMP]);
+  t.equal(r.code, 65);
+  t.match(r.stderr, /PACH_ONTO_BROKEN: --onto .*cut\.native: /);
+  t.equal(r.stdout.length, 0, 'no plan on half a target');
+});

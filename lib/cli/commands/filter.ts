@@ -7,7 +7,7 @@
 import type { Argv } from 'yargs';
 import { usageError } from '../../errors.js';
 import { problemCounts, contentsOf } from '../../replay/report.js';
-import { problemLine, renderContents } from '../../replay/render.js';
+import { plural, problemLine, renderContents } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
 import { stdoutSink } from '../io.js';
 import { replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
@@ -80,7 +80,7 @@ export const filterCommand: Command<FilterArgs> = {
       return EXIT.OK;
     }
     const first = problems[0]!;
-    ctx.log.error(`${name}: ${errors} error${errors === 1 ? '' : 's'}, ${hazards} hazard${hazards === 1 ? '' : 's'}; first at ${first.record >= 0 ? `record ${first.record}` : 'the end of the stream'}: ${first.code}`);
+    ctx.log.error(`${name}: ${plural(errors, 'error')}, ${plural(hazards, 'hazard')}; first at ${first.record >= 0 ? `record ${first.record}` : 'the end of the stream'}: ${first.code}`);
     return EXIT.DATA;
   },
 };
