@@ -24,7 +24,8 @@ function parseHexId(id: string, out: Uint8Array): boolean {
   return true;
 }
 
-function hexDigit(c: number): number {
+/** The value of a lowercase hex digit's char code, or -1. */
+export function hexDigit(c: number): number {
   return c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
 }
 

@@ -5,6 +5,8 @@
  * missing object among millions, never invent a problem. Anything that is not
  * hex is kept as a string on the side.
  */
+import { hexDigit } from './commit-table.js';
+
 const EMPTY = 0;
 
 /** The first 13 hex digits of `hash` as a number + 1 (so 0 marks an empty slot), or -1 if they are not hex. */
@@ -13,8 +15,7 @@ function keyOf(hash: string): number {
   let hi = 0;
   let lo = 0;
   for (let i = 0; i < 13; i++) {
-    const c = hash.charCodeAt(i);
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1;
+    const d = hexDigit(hash.charCodeAt(i));
     if (d < 0) return -1;
     if (i < 5) hi = hi * 16 + d;
     else lo = lo * 16 + d;
