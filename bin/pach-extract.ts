@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { pendingCommand } from '../lib/cli/commands/pending.js';
+import { extractCommand } from '../lib/cli/commands/extract.js';
 import { run } from '../lib/cli/run.js';
 
-void run(pendingCommand('pach-extract', 'back up a pachd cluster as a stream'));
+void run(extractCommand);

@@ -1,5 +1,11 @@
 #!/usr/bin/env node
-import { pendingCommand } from '../lib/cli/commands/pending.js';
+import { sandboxCommand } from '../lib/cli/commands/sandbox.js';
 import { run } from '../lib/cli/run.js';
 
-void run(pendingCommand('pachd-sandbox', 'an embedded pachd stand-in for tests and demos'));
+// `--version 1.13` names the release to emulate; `--version` alone is the suite's version.
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === '--version' && /^v?1\.\d+(\.\d+)?$/.test(argv[i + 1] ?? '')) argv[i] = '--pachd-version';
+  else if (/^--version=v?1\.\d+/.test(argv[i]!)) argv[i] = argv[i]!.replace('--version=', '--pachd-version=');
+}
+void run(sandboxCommand, argv);

@@ -33,7 +33,7 @@ export function replayOptions<T>(y: Argv<T>): Argv<T & ReplayArgs> {
     .option('at', { type: 'string', requiresArg: true, describe: 'the time the restore runs at, for expirations (RFC 3339; default: now)' }) as unknown as Argv<T & ReplayArgs>;
 }
 
-function parseAt(text: string | undefined): number | undefined {
+export function parseAt(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const t = Date.parse(text);
   if (Number.isNaN(t) || !/^\d{4}-\d\d-\d\d/.test(text)) throw usageError(`--at ${text}: not an RFC 3339 time (e.g. 2020-12-16T00:00:00Z)`);

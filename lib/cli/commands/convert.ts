@@ -6,11 +6,7 @@
  * appends this run to its history.
  */
 import type { Argv } from 'yargs';
-import { type Framing } from '../../codec/detect.js';
-import { encodeJson } from '../../codec/json.js';
-import { encodeNative, type HistoryEntry, type NativeHeader } from '../../codec/native.js';
-import { encodePachctl } from '../../codec/pachctl.js';
-import { encodeRaw } from '../../codec/raw.js';
+import type { HistoryEntry, NativeHeader } from '../../codec/native.js';
 import { openStream } from '../../codec/read.js';
 import { envelopeOf, type RecordStream } from '../../codec/record.js';
 import { PachError, usageError } from '../../errors.js';
@@ -19,6 +15,7 @@ import { LossLedger, type LossReport } from '../../ops/loss.js';
 import { WriterGuess } from '../../ops/writer.js';
 import { OP_VERSIONS, type OpVersion } from '../../schema/registry.js';
 import { fileSink, inputName, openInput, stdoutSink, writeJsonTo, type ByteCounter, type Sink } from '../io.js';
+import { countedOut, encoderFor } from '../encode.js';
 import { startProgress } from '../progress.js';
 import type { CommonArgs, Command, RunContext } from '../run.js';
 import { checkTerminal, inputOptions, outputOptions, type InputArgs, type OutputArgs } from '../stream-options.js';
@@ -49,36 +46,6 @@ async function* countedIn(records: RecordStream, ctx: RunContext, writer: Writer
     ctx.stats.records_in += batch.length;
     if (writer) for (const rec of batch) writer.observe(rec);
     yield batch;
-  }
-}
-
-/** Counts records and kinds going out. */
-async function* countedOut(records: RecordStream, ctx: RunContext): RecordStream {
-  const counts = ctx.stats.counts;
-  for await (const batch of records) {
-    for (const rec of batch) {
-      const kind = envelopeOf(rec).kind;
-      counts[kind] = (counts[kind] ?? 0) + 1;
-    }
-    ctx.stats.records_out += batch.length;
-    yield batch;
-  }
-}
-
-function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext): AsyncIterable<Uint8Array> {
-  switch (to) {
-    case 'native':
-      return encodeNative(records, header);
-    case 'pachctl':
-      return encodePachctl(records);
-    case 'raw':
-      return encodeRaw(records);
-    case 'json':
-      return encodeJson(records, {
-        header,
-        onUnknown: (rec, fields) =>
-          ctx.log.warn(`record ${rec.index}: ${fields.map((f) => `${f.path} field #${f.field}`).join(', ')} not in the schema; the JSON view cannot carry it (binary framings keep it)`),
-      });
   }
 }
 

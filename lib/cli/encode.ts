@@ -1,0 +1,42 @@
+/**
+ * Writing a record stream in the framing `--to` names, and counting what goes
+ * out, for every tool that writes a stream.
+ */
+import type { Framing } from '../codec/detect.js';
+import { encodeJson } from '../codec/json.js';
+import { encodeNative, type NativeHeader } from '../codec/native.js';
+import { encodePachctl } from '../codec/pachctl.js';
+import { encodeRaw } from '../codec/raw.js';
+import { envelopeOf, type RecordStream } from '../codec/record.js';
+import type { RunContext } from './run.js';
+
+/** Counts records and kinds going out. */
+export async function* countedOut(records: RecordStream, ctx: RunContext): RecordStream {
+  const counts = ctx.stats.counts;
+  for await (const batch of records) {
+    for (const rec of batch) {
+      const kind = envelopeOf(rec).kind;
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+    ctx.stats.records_out += batch.length;
+    yield batch;
+  }
+}
+
+export function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext): AsyncIterable<Uint8Array> {
+  switch (to) {
+    case 'native':
+      return encodeNative(records, header);
+    case 'pachctl':
+      return encodePachctl(records);
+    case 'raw':
+      return encodeRaw(records);
+    case 'json':
+      return encodeJson(records, {
+        header,
+        onUnknown: (rec, fields) =>
+          ctx.log.warn(`record ${rec.index}: ${fields.map((f) => `${f.path} field #${f.field}`).join(', ')} not in the schema; the JSON view cannot carry it (binary framings keep it)`),
+      });
+  }
+}
+
