@@ -865,6 +865,11 @@ export class ClusterModel {
     this.count(this.created, 'restore_auth_token');
   }
 
+  /** Whether a token with this hash is restored (pach-restore's resume checks an op in doubt). */
+  hasToken(hash: string): boolean {
+    return this.tokenHashes.has(hash);
+  }
+
   applyRoleBinding(op: Msg): void {
     if (!this.needAuth('set_cluster_role_binding')) return;
     const roles = ((op.roles?.roles ?? []) as unknown[]).map((r) => String(r));

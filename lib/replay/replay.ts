@@ -182,6 +182,11 @@ export class Replayer {
     }
   }
 
+  /** A Restore call ended inside an object or block group: pachd never stores that object (a sandbox's next call starts clean). */
+  dropGroup(): void {
+    this.group = null;
+  }
+
   /**
    * The end of the stream: an unfinished group, and the checks that need everything. A stream
    * that was cut (`truncated`) is reported as such by its reader; its last group is not

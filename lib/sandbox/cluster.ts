@@ -14,7 +14,7 @@
  * branches, the commits its pipelines would produce) is written as a pachd of
  * that release would extract it (docs/pachd-sandbox.md).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -84,8 +84,12 @@ export class SandboxCluster {
 
   /** Data records (object and block ops), as [offset, length] pairs into the log. */
   private data: number[] = [];
-  private readonly createObjects: Stored[] = [];
-  private readonly tags: Stored[] = [];
+  /** The object or block group being stored: where its entries start, and what names it. */
+  private group: { start: number; block: string; sha: Hash | null } | null = null;
+  /** Objects and blocks stored, by hash: pachd keeps one of each, so a group sent again is not stored twice. */
+  private readonly dataHashes = new Set<string>();
+  private readonly createObjects = new Map<string, Stored>();
+  private readonly tags = new Map<string, Stored>();
   private readonly repoOps = new Map<string, Stored>();
   private readonly commitOps = new Map<string, Stored>();
   private readonly branchOps = new Map<string, Stored>();
@@ -114,7 +118,10 @@ export class SandboxCluster {
     const earlier = opts.statePath && fs.existsSync(opts.statePath) ? fs.readFileSync(opts.statePath) : undefined;
     this.log = new RecordLog(opts.statePath);
     if (opts.statePath) writeMeta(opts.statePath, { cluster_id: this.clusterId, deployment_id: this.deploymentId, version: this.version });
-    if (earlier) this.reload(earlier);
+    if (earlier) {
+      this.reload(earlier);
+      this.endCall();
+    }
     for (const hash of meta?.root ?? []) this.tokens.subjects.set(hash, 'pach:root');
   }
 
@@ -191,22 +198,18 @@ export class SandboxCluster {
   }
 
   private store(kind: string, bytes: Buffer, at: number, token: string | null | undefined): void {
+    if (kind === 'check_auth_token') return;
+    const op = this.decode(kind, bytes);
     switch (kind) {
       case 'object':
       case 'block':
-        this.data.push(at, bytes.length);
-        return;
+        return this.storeData(kind, op, at, bytes.length);
       case 'create_object':
-        this.createObjects.push(bytes);
+        this.createObjects.set(op.object?.hash ?? '', bytes);
         return;
       case 'tag':
-        this.tags.push(bytes);
+        this.tags.set(JSON.stringify([op.object?.hash ?? '', op.tags?.map((t: Msg) => t.name) ?? []]), bytes);
         return;
-      case 'check_auth_token':
-        return;
-    }
-    const op = this.decode(kind, bytes);
-    switch (kind) {
       case 'repo': {
         const name = op.repo?.name ?? '';
         if (!this.repoOps.has(name)) this.repoOps.set(name, bytes);
@@ -261,6 +264,36 @@ export class SandboxCluster {
     }
   }
 
+  /** A Restore call ended: an object or block it left unfinished is not stored (pachd's PutBlock never completed). */
+  endCall(): void {
+    const g = this.group;
+    if (g && this.data.length > g.start) {
+      // Its ops are the last in the log: cut them off, so a reload does not see half an object.
+      this.log.flush();
+      this.log.truncate(this.data[g.start]! - 8);
+      this.data.length = g.start;
+    }
+    this.group = null;
+    this.replayer.dropGroup();
+  }
+
+  /**
+   * Object groups (≤ 1.8: data ops, then an empty one; named by the SHA-512 of the data) and
+   * block groups (1.9+: named by the first op; an empty op ends the group or is an empty block).
+   */
+  private storeData(kind: string, op: Msg, at: number, length: number): void {
+    const value: Uint8Array = op.value ?? new Uint8Array(0);
+    if (!this.group) this.group = { start: this.data.length, block: kind === 'block' ? (op.block?.hash ?? '') : '', sha: kind === 'object' ? createHash('sha512') : null };
+    this.data.push(at, length);
+    this.group.sha?.update(value);
+    if (value.length > 0) return;
+    const g = this.group;
+    this.group = null;
+    const name = g.sha ? g.sha.digest('hex') : `block ${g.block}`;
+    if (this.dataHashes.has(name)) this.data.length = g.start;
+    else this.dataHashes.add(name);
+  }
+
   /** The root token is not in any op: a persistent sandbox keeps its hash in the state's sidecar. */
   private rootHashes(): string[] {
     return [...this.tokens.subjects].filter(([, s]) => s === 'pach:root').map(([h]) => h);
@@ -291,8 +324,8 @@ export class SandboxCluster {
     if (!noAuth) yield this.wrap('check_auth_token', {});
     if (!flags.no_objects) {
       yield* this.log.read(this.data);
-      yield* this.createObjects;
-      yield* this.tags;
+      yield* this.createObjects.values();
+      yield* this.tags.values();
     }
     if (old) {
       if (flags.no_repos) return;

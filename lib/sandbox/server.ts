@@ -269,6 +269,7 @@ export class SandboxServer {
           }
         }
       }
+      c.endCall();
       c.flush();
       drain();
       if (fault) {
@@ -278,6 +279,7 @@ export class SandboxServer {
       this.opts.say(`Restore: ${applied} ops applied`);
       cb(null, {});
     } catch (err) {
+      c.endCall();
       c.flush();
       drain();
       const s = this.statusOf(err);

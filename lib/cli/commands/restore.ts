@@ -8,6 +8,9 @@
 import type { Argv } from 'yargs';
 import { PachError, usageError } from '../../errors.js';
 import type { ClusterModel } from '../../replay/model.js';
+import { connectPachd, opVersionOfRelease } from '../pachd-options.js';
+import { liveOptions, readTarget, restoreLive, type LiveArgs } from './restore-live.js';
+import type { OpVersion } from '../../schema/registry.js';
 import { planOf, type OntoFacts } from '../../replay/report.js';
 import { problemLine, renderPlan } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
@@ -16,7 +19,7 @@ import { replayInput, replayOptions, type ReplayArgs } from '../replay-input.js'
 import type { CommonArgs, Command } from '../run.js';
 import { inputOptions, type InputArgs } from '../stream-options.js';
 
-interface RestoreArgs extends InputArgs, ReplayArgs {
+interface RestoreArgs extends InputArgs, ReplayArgs, LiveArgs {
   dryRun: boolean;
   onto?: string;
 }
@@ -45,12 +48,16 @@ export const restoreCommand: Command<RestoreArgs> = {
     ['pach-restore --dry-run --onto target-now.native backup.native', 'restoring into a cluster that is not empty'],
   ],
   options: (y: Argv<CommonArgs>) =>
-    replayOptions(inputOptions(y))
-      .option('dry-run', { type: 'boolean', default: false, describe: 'plan the restore offline; contact nothing' })
+    liveOptions(replayOptions(inputOptions(y)))
+      .option('dry-run', { type: 'boolean', default: false, describe: 'plan the restore and restore nothing: offline against an empty cluster, or against the live target with --pachd' })
       .option('onto', { type: 'string', requiresArg: true, describe: 'with --dry-run: plan against the target cluster as EXTRACT (a stream of it) holds it, instead of an empty one' }) as unknown as Argv<RestoreArgs>,
 
   async run(args, ctx) {
-    if (!args.dryRun) throw new PachError('PACH_NOT_IMPLEMENTED', 'restoring into a pachd is not in this build yet; --dry-run plans a restore offline', 'FAILURE');
+    if (!args.dryRun) {
+      if (args.onto) throw usageError('--onto goes with --dry-run');
+      return restoreLive(args, ctx);
+    }
+    if (args.onto && args.pachd) throw usageError('--onto and --pachd both name the target: give one');
     if (args.onto === '-' && (args._[0] === undefined || String(args._[0]) === '-')) throw usageError('--onto - and the stream to restore cannot both come from stdin');
     let target: { model: ClusterModel; facts: OntoFacts } | undefined;
     if (args.onto) {
@@ -59,6 +66,17 @@ export const restoreCommand: Command<RestoreArgs> = {
       if (t.stream.integrity.state === 'failed') throw new PachError('PACH_ONTO_BROKEN', `--onto ${args.onto}: ${t.stream.integrity.detail}`, 'DATA');
       if (problems.length) ctx.log.warn(`--onto ${args.onto}: replaying the target's own extract found ${problems.length} problem(s) (pach-filter --verify ${args.onto} lists them); the plan starts from what it holds`);
       target = { model: t.replayer.model, facts: { input: t.name, op_version: t.stream.op_version, records: t.stream.records, problems: problems.length } };
+    } else if (args.pachd) {
+      // The live target: its extract (without objects) replayed, as --onto replays a file.
+      const { client, release } = await connectPachd(args, ctx);
+      try {
+        const op = opVersionOfRelease(release) as OpVersion;
+        const { model, records } = await readTarget(client, op, args);
+        args.pachdVersion ??= op;
+        target = { model, facts: { input: `pachd ${release} at ${client.target.display}`, op_version: op, records, problems: 0 } };
+      } finally {
+        client.close();
+      }
     }
     const { replayer, stream, name } = await replayInput(args, ctx, { onto: target?.model });
     const plan = planOf(replayer, stream, target?.facts);

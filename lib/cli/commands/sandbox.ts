@@ -61,6 +61,7 @@ async function load(cluster: SandboxCluster, file: string, ctx: RunContext, toke
       n++;
     }
   }
+  cluster.endCall();
   return n;
 }
 
