@@ -23,10 +23,11 @@ export async function* countedOut(records: RecordStream, ctx: RunContext): Recor
   }
 }
 
-export function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext): AsyncIterable<Uint8Array> {
+/** `onTrailer`: called (native only) after the last record's bytes and before the trailer's are yielded. */
+export function encoderFor(to: Framing, records: RecordStream, header: NativeHeader, ctx: RunContext, onTrailer?: () => void): AsyncIterable<Uint8Array> {
   switch (to) {
     case 'native':
-      return encodeNative(records, header);
+      return encodeNative(records, header, onTrailer);
     case 'pachctl':
       return encodePachctl(records);
     case 'raw':

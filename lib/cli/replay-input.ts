@@ -40,7 +40,7 @@ export function parseAt(text: string | undefined): number | undefined {
   return t / 1000;
 }
 
-function parsePachd(text: string | undefined): string | undefined {
+export function parsePachd(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
   const m = /^v?(1\.\d+)(\.\d+)?$/.exec(text);
   if (!m || !(OP_VERSIONS as readonly string[]).includes(m[1]!)) throw usageError(`--pachd-version ${text}: expected a 1.x release from ${OP_VERSIONS[0]} to ${OP_VERSIONS[OP_VERSIONS.length - 1]}`);

@@ -282,7 +282,8 @@ export class SandboxCluster {
    * block groups (1.9+: named by the first op; an empty op ends the group or is an empty block).
    */
   private storeData(kind: string, op: Msg, at: number, length: number): void {
-    const value: Uint8Array = op.value ?? new Uint8Array(0);
+    // protobufjs leaves an absent bytes field as its (array) default.
+    const value: Uint8Array = op.value instanceof Uint8Array ? op.value : new Uint8Array(0);
     if (!this.group) this.group = { start: this.data.length, block: kind === 'block' ? (op.block?.hash ?? '') : '', sha: kind === 'object' ? createHash('sha512') : null };
     this.data.push(at, length);
     this.group.sha?.update(value);

@@ -17,6 +17,7 @@ import type { PachdClient } from '../../grpc/client.js';
 import { PATHS } from '../../grpc/services.js';
 import { firstOf } from '../../grpc/wait.js';
 import type { OpVersion } from '../../schema/registry.js';
+import { listCluster, renderListing } from '../cluster-listing.js';
 import { countedOut, encoderFor } from '../encode.js';
 import { fileSink, stdoutSink, type Sink } from '../io.js';
 import { connectPachd, opVersionOfRelease, pachdOptions, type PachdArgs } from '../pachd-options.js';
@@ -32,6 +33,8 @@ interface ExtractArgs extends OutputArgs, PachdArgs {
   auth: boolean;
   enterprise: boolean;
   url?: string;
+  list: boolean;
+  format: 'table' | 'json';
 }
 
 /** Messages of a server stream in batches of what has already arrived (one await per batch, not per message). */
@@ -90,6 +93,9 @@ export const extractCommand: Command<ExtractArgs> = {
     'session token — never argv. TLS with grpcs://, --tls, --ca, PACH_CA_CERTS or server_cas.',
     '',
     'Progress (records, bytes, rate) goes to stderr: a bar on a TTY, plain lines in CI.',
+    '--list prints the cluster as pachd\'s list calls show it (what pachctl list repo/branch/',
+    'commit/pipeline print, including what pachd made itself), as a table or JSON.',
+    '',
     'A reader that stops early (| head) ends the call with exit 141; nothing is left running.',
   ].join('\n'),
   examples: [
@@ -97,6 +103,7 @@ export const extractCommand: Command<ExtractArgs> = {
     ['PACH_TOKEN=$(cat token) pach-extract --no-objects -o meta.native', 'metadata only, into a file (temporary name until complete)'],
     ['pach-extract --to pachctl > backup.pachctl', 'exactly what pachctl extract writes'],
     ['pach-extract pipeline edges --to json | jq .body', 'one pipeline\'s spec'],
+    ['diff <(pach-extract --list --pachd old:30650) <(pach-extract --list --pachd new:30650)', 'compare two clusters'],
   ],
   options: (y: Argv<CommonArgs>) =>
     pachdOptions(outputOptions(y))
@@ -105,6 +112,8 @@ export const extractCommand: Command<ExtractArgs> = {
       .option('pipelines', { type: 'boolean', default: true, describe: 'include pipelines and jobs (--no-pipelines)' })
       .option('auth', { type: 'boolean', default: true, describe: 'include auth state, 1.11+ (--no-auth)' })
       .option('enterprise', { type: 'boolean', default: true, describe: 'include the enterprise activation, 1.11+ (--no-enterprise)' })
+      .option('list', { type: 'boolean', default: false, describe: 'print the cluster as pachd lists it (repos, branches, commits, pipelines) instead of extracting' })
+      .option('format', { choices: ['table', 'json'] as const, default: 'table' as const, describe: 'with --list: a text table or one JSON object' })
       .option('url', { type: 'string', requiresArg: true, describe: 'have pachd write the extract to object storage at URL instead (nothing on stdout)' }) as unknown as Argv<ExtractArgs>,
 
   async run(args, ctx) {
@@ -116,6 +125,18 @@ export const extractCommand: Command<ExtractArgs> = {
     }
     const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
     ctx.onAbort(() => sink.abort());
+    if (args.list) {
+      if (pipeline || args.url) throw usageError('--list lists the whole cluster: no pipeline NAME, no --url');
+      const { client, release } = await connectPachd(args, ctx);
+      try {
+        const listing = await listCluster(client, release);
+        await sink.write(Buffer.from(args.format === 'json' ? JSON.stringify(listing) + '\n' : renderListing(listing)));
+        await sink.close();
+      } finally {
+        client.close();
+      }
+      return;
+    }
     if (!args.url) checkTerminal(args, sink);
     const { client, release } = await connectPachd(args, ctx);
     const cluster = await client.unary<{ id?: string; deployment_id?: string }>(PATHS.inspectCluster, {}, 'InspectCluster').catch(() => ({}) as { id?: string });

@@ -9,15 +9,103 @@ import { usageError } from '../../errors.js';
 import { problemCounts, contentsOf } from '../../replay/report.js';
 import { plural, problemLine, renderContents } from '../../replay/render.js';
 import { EXIT } from '../exit-codes.js';
-import { stdoutSink } from '../io.js';
-import { replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
-import type { CommonArgs, Command } from '../run.js';
-import { inputOptions, type InputArgs } from '../stream-options.js';
+import { parseAt, parsePachd, replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
+import type { CommonArgs, Command, RunContext } from '../run.js';
+import { checkTerminal, inputOptions, outputOptions, type InputArgs, type OutputArgs } from '../stream-options.js';
+import type { NativeHeader } from '../../codec/native.js';
+import { openStream } from '../../codec/read.js';
+import { envelopeOf, type RecordBatch, type RecordStream } from '../../codec/record.js';
+import { PachError } from '../../errors.js';
+import type { ClusterModel } from '../../replay/model.js';
+import type { Problem } from '../../replay/problems.js';
+import { Replayer } from '../../replay/replay.js';
+import { countedOut, encoderFor } from '../encode.js';
+import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
+import { SUITE_VERSION } from '../version.js';
 
-interface FilterArgs extends InputArgs, ReplayArgs {
+interface FilterArgs extends InputArgs, OutputArgs, ReplayArgs {
   list: boolean;
   verify: boolean;
   commits: boolean;
+  pass: boolean;
+}
+
+/**
+ * `--verify --pass`: the stream goes on to stdout while it is checked, as a
+ * gate in front of pach-restore. It stops before the first record pachd would
+ * refuse, and a stream that fails at its end loses its trailer, so nothing
+ * downstream takes a stream that did not verify as whole.
+ */
+async function verifyPass(args: FilterArgs & CommonArgs & { _: (string | number)[] }, ctx: RunContext): Promise<number> {
+  if (args._.length > 1) throw usageError(`one input at most, got ${args._.length}`);
+  const operand = args._.length ? String(args._[0]) : undefined;
+  const name = inputName(operand);
+  const counter: ByteCounter = { bytes: 0 };
+  const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
+  ctx.onAbort(() => sink.abort());
+  checkTerminal(args, sink);
+  const opened = await openStream(openInput(operand, counter), { from: args.from, warn: (m) => ctx.log.warn(`${name}: ${m}`) });
+  const first = await opened.first();
+  const inHeader = opened.header();
+  const replayer = new Replayer({ pachdVersion: parsePachd(args.pachdVersion), now: parseAt(args.at) }, (inHeader?.op_version as string | null | undefined) ?? '1.13');
+  const model = (): ClusterModel => replayer.model;
+  let failure: PachError | undefined;
+  const refuse = (p: Problem): void => {
+    ctx.log.error(`${name}: ${problemLine(p)}`);
+    failure = new PachError('PACH_VERIFY_FAILED', `${name}: the stream stops before record ${p.record}, which pachd would refuse (${p.code}); nothing from it on is written${args.to === 'native' ? ', and no trailer' : ''}`, 'DATA', { record: p.record });
+  };
+  const checked: RecordStream = (async function* () {
+    for await (const batch of opened.records) {
+      const ok: RecordBatch = [];
+      for (const rec of batch) {
+        ctx.stats.records_in++;
+        const before = model().problems.length;
+        replayer.apply(rec);
+        const fresh = model().problems.slice(before);
+        for (const p of fresh) if (p.severity === 'hazard') ctx.log.warn(`${name}: ${problemLine(p)}`);
+        const bad = fresh.find((p) => p.severity === 'error');
+        if (bad) {
+          if (ok.length) yield ok;
+          return refuse(bad);
+        }
+        ok.push(rec);
+      }
+      yield ok;
+    }
+    const before = model().problems.length;
+    replayer.end();
+    const bad = model().problems.slice(before).find((p) => p.severity === 'error');
+    if (bad) refuse(bad);
+  })();
+  const now = new Date().toISOString();
+  const header: NativeHeader = {
+    format: 'pach-migrate',
+    format_version: 1,
+    op_version: (first ? envelopeOf(first).version : (inHeader?.op_version ?? null)) as NativeHeader['op_version'],
+    created: inHeader?.created ?? now,
+    source: inHeader?.source ?? null,
+    history: [...(inHeader?.history ?? []), { tool: 'pach-filter', version: SUITE_VERSION, args: ctx.safeArgs, time: now }],
+  };
+  try {
+    let atTrailer = false;
+    // What verified is written; a stream that failed ends without its trailer (a cut stream to every reader).
+    for await (const chunk of encoderFor(args.to, countedOut(checked, ctx), header, ctx, () => (atTrailer = true))) {
+      if (atTrailer && failure) break;
+      await sink.write(chunk);
+    }
+    if (failure && args.output && args.output !== '-') throw failure;
+    await sink.close();
+    if (failure) throw failure;
+  } catch (err) {
+    if (err instanceof PachError && err.exit === 'DATA' && err.code !== 'PACH_VERIFY_FAILED') err.input = name;
+    throw err;
+  } finally {
+    ctx.stats.bytes_in = counter.bytes;
+    ctx.stats.bytes_out = sink.bytes;
+    ctx.stats.problems = model().problems;
+  }
+  ctx.log.info(`${name}: verified while passing: ${ctx.stats.records_out} records, no errors`);
+  return EXIT.OK;
 }
 
 export const filterCommand: Command<FilterArgs> = {
@@ -28,6 +116,10 @@ export const filterCommand: Command<FilterArgs> = {
     '--list prints the table of contents of a stream: its framing, op version, header and',
     'history, ops per kind, every repo with its branches (head, commits, provenance), every',
     'pipeline with its inputs and jobs, objects and blocks, auth and enterprise (never a secret).',
+    '',
+    '--verify --pass is the same check as a gate in a pipe: the stream passes on to stdout (any',
+    '--to framing) with hazards on stderr, and stops before the first record pachd would refuse',
+    '(exit 65, and no trailer, so a pach-restore downstream stops too).',
     '',
     '--verify checks the stream\'s bytes (native trailer and SHA-256, pachctl CRCs) and replays',
     'it through a model of pachd\'s restore: every op pachd would refuse (an error) or accept',
@@ -40,16 +132,20 @@ export const filterCommand: Command<FilterArgs> = {
   examples: [
     ['pach-filter --list backup.pachctl', 'what is in a backup'],
     ['zstd -dc backup.zst | pach-filter --verify', 'lint a backup before restoring it'],
+    ['pach-extract --pachd old:30650 | pach-filter --verify --pass | pach-restore --pachd new:30650', 'restore only what verifies'],
     ['pach-filter --verify --pachd-version 1.13 old-1.7.pachctl', 'will this 1.7 backup restore into pachd 1.13?'],
     ['pach-filter --list --format json --commits backup.native | jq \'.repos[].commit_list | length\'', 'every commit, as JSON'],
   ],
   options: (y: Argv<CommonArgs>) =>
-    replayOptions(inputOptions(y))
+    outputOptions(replayOptions(inputOptions(y)))
+      .option('pass', { type: 'boolean', default: false, describe: 'with --verify: pass the stream on to stdout (--to, -o) and report on stderr; stop before the first record pachd would refuse' })
       .option('list', { type: 'boolean', default: false, describe: 'print the table of contents of the stream' })
       .option('verify', { type: 'boolean', default: false, describe: 'check integrity and replay the stream; list every problem; exit 65 if any' })
       .option('commits', { type: 'boolean', default: false, describe: 'with --list: every commit of every repo (id, parent, provenance, times, size, origin)' }) as unknown as Argv<FilterArgs>,
 
   async run(args, ctx) {
+    if (args.pass && (!args.verify || args.list)) throw usageError('--pass goes with --verify (and not --list)');
+    if (args.pass) return verifyPass(args, ctx);
     if (!args.list && !args.verify) throw usageError('pach-filter needs --list or --verify in this build (selection is not implemented yet)');
     if (args.commits && !args.list) throw usageError('--commits goes with --list');
     const { replayer, stream, name } = await replayInput(args, ctx);
