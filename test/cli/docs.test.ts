@@ -56,4 +56,8 @@ t.test('make demo runs the real job and proves the records equal', async (t) => 
   t.match(out, /recompute\s+copy: 6 jobs over 6 input commits/, 'the dry run plans the re-runs of a migrated 1.7 dump');
   t.match(out, /record 621 \(activate_enterprise\): error: PACH_ACTIVATION_EXPIRED/, 'verify names the op a restore today would fail on');
   t.match(out, /exit 65/);
+  t.match(out, /restored \d+ records in \d+ Restore call/, 'a real migration between two sandboxes through a shell pipe');
+  t.match(out, /the 1\.7 and the 1\.13 cluster hold the same repos, branches \(provenance, history\), input commits and pipelines/);
+  t.match(out, /copy: left@master:\/\* \+ right@master:\/\* -> copy@master/, 'the target lists the migrated pipelines');
+  if (/zstd/.test(out)) t.match(out, /identical listing after the zstd round trip/);
 });
