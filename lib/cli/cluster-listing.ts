@@ -68,8 +68,11 @@ export function renderListing(l: ClusterListing): string {
   const out: string[] = [`pachd ${l.pachd_version} at ${l.address}`, '', `REPOS (${l.repos.length})`];
   for (const r of l.repos) {
     out.push(`  ${r.name}: ${r.commits.length} commits${r.description ? ` "${r.description}"` : ''}`);
+    const parents = new Map(r.commits.map((c) => [c.id, c.parent]));
     for (const b of r.branches) {
-      const n = r.commits.filter((c) => c.branch === b.name).length;
+      // The branch's history: its head and the head's ancestors.
+      let n = 0;
+      for (let id = b.head; id && n <= parents.size; id = parents.get(id) ?? null) n++;
       out.push(`    ${b.name.padEnd(8)} head ${b.head ?? '(none)'}${n ? `  ${n} commits` : ''}${b.provenance.length ? `  <- ${b.provenance.join(', ')}` : ''}`);
     }
   }

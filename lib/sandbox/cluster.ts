@@ -354,7 +354,7 @@ export class SandboxCluster {
     }
     if (!flags.no_pipelines) {
       for (const [name, op] of this.pipelineOps) {
-        yield op;
+        yield this.withSpecCommit(name, op);
         yield* this.jobOps.get(name) ?? [];
       }
     }
@@ -377,6 +377,21 @@ export class SandboxCluster {
     for (const b of this.model.branches) {
       if (b.madeBy !== 'provenance' && (repo === undefined || b.repo === repo) && !this.branchOps.has(`${b.repo}@${b.name}`)) yield this.branchOp(b.id);
     }
+  }
+
+  /**
+   * pachd 1.9+ extracts a pipeline with its spec commit. A pipeline restored without one (from
+   * a 1.7 or 1.8 dump) got a spec commit made by pachd; its op is written with that commit.
+   */
+  private withSpecCommit(name: string, op: Buffer): Buffer {
+    if (this.minor < 9) return op;
+    const body = this.decode('pipeline', op);
+    if (body.spec_commit?.id) return op;
+    const m = this.model;
+    const head = m.branches[m.branchId(SPEC_REPO, name)]?.head ?? -1;
+    if (head < 0) return op;
+    body.spec_commit = this.commitRef(head);
+    return this.wrap('pipeline', body);
   }
 
   /** ExtractPipeline: the pipeline's op without its spec commit (SEMANTICS.md §2.5). */
