@@ -20,6 +20,9 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 20_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 1,
+  // grpc-js's transparent retries keep every sent message until the call ends (a per-message cost
+  // on a Restore stream); pach-restore retries itself, from its journal.
+  'grpc.enable_retries': 0,
 };
 
 export interface ClientOptions {

@@ -2,10 +2,10 @@
  * Where a restore may cut its stream into Restore calls. pachd only answers
  * a Restore call at its end, so a call is the unit of acknowledgement: the
  * journal advances one call at a time. A call never splits an object or block
- * group (pachd reads a group from one call), and an op that pachd does not
- * take twice (a job gets a new ID, a token "cannot overwrite", auth "already
- * activated") ends its call, so a call cut short leaves at most one of them
- * in doubt, which the resume settles by looking at the target.
+ * group (pachd reads a group from one call). A call cut short leaves its
+ * records in doubt; those pachd does not take twice (a job gets a new ID, a
+ * token "cannot overwrite", auth "already activated") are looked for in the
+ * target before they are sent again.
  */
 import type { OpEnvelope } from '../codec/record.js';
 
@@ -33,7 +33,6 @@ export class BatchCutter {
       this.inGroup = hasValue;
       if (this.inGroup) return false;
     }
-    if (NOT_REPEATABLE.has(env.kind)) return true;
     return this.records >= this.maxRecords || this.bytes >= this.maxBytes;
   }
 

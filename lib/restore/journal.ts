@@ -1,9 +1,11 @@
 /**
  * The restore journal: which stream is being restored into which cluster,
  * and how many of its records pachd has acknowledged. It is rewritten
- * atomically (temporary file, fsync, rename) after every acknowledged batch,
- * so whatever stops the restore — a dropped connection, SIGINT, a crash — the
- * journal on disk is whole and names a point to resume from.
+ * atomically (temporary file, rename) after every acknowledged call, so
+ * whatever stops pach-restore — a dropped connection, SIGINT, a crash — the
+ * journal on disk is whole and names a point to resume from. It is fsynced
+ * when the restore stops (`durable`), not per call: a power loss mid-restore
+ * can leave the journal of an earlier call, whose resume then sends more again.
  *
  * The stream is identified by the SHA-256 of its records up to that point
  * (each record as 8-byte little-endian length + bytes, whatever the framing
@@ -63,13 +65,13 @@ export function readJournal(file: string): JournalState | undefined {
   return j;
 }
 
-export function writeJournal(file: string, j: JournalState): void {
+export function writeJournal(file: string, j: JournalState, durable = false): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = fs.openSync(tmp, 'w', 0o600);
   try {
     fs.writeSync(fd, JSON.stringify(j, null, 2) + '\n');
-    fs.fsyncSync(fd);
+    if (durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }

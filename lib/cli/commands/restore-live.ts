@@ -7,9 +7,9 @@
  *
  * A call cut short leaves its records in doubt: pachd applies ops as they
  * arrive and answers only at the end. Ops pachd takes twice without harm are
- * simply sent again; the one op a call may hold that it does not take twice
- * (a job, a token, an activation; always a call's last) is first looked for
- * in the target, through an extract of it replayed into the model.
+ * simply sent again; those it does not take twice (a job, a token, an
+ * activation) are first looked for in the target, through an extract of it
+ * replayed into the model.
  */
 import type { Argv } from 'yargs';
 import { openStream } from '../../codec/read.js';
@@ -56,6 +56,10 @@ export function liveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
 
 /** In-process retry keeps a call's records while they are at most this big; beyond, a failure needs --resume. */
 const RETRY_BUFFER_BYTES = 64 * 1024 * 1024;
+
+/** Messages (and their bytes) a Restore call may queue in grpc-js before waiting for it to drain. */
+const QUEUED_MESSAGES = 4096;
+const QUEUED_BYTES = 16 * 1024 * 1024;
 
 const VALUE_FIELD: Record<string, number> = { object: 1, block: 2 };
 
@@ -151,7 +155,10 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
 
   // ---------------------------------------------------------------- pre-flight
   const needsToken = first ? envelopeOf(first).kind === 'check_auth_token' : false;
-  const seeded = args.onConflict === 'skip' || (args.resume && journal.in_flight > 0) ? await targetModel(client, targetOp, args) : undefined;
+  // The target as it stands: for --on-conflict=skip, and on --resume to find the ops that must
+  // not be applied twice among those after the journal's point (a journal that lost its last
+  // calls to a power cut is then still safe).
+  const seeded = args.onConflict === 'skip' || args.resume ? await targetModel(client, targetOp, args) : undefined;
   if (!args.resume) await preflight(client, ctx, { needsToken, onConflict: args.onConflict, address });
   // The stream as pachd would take it, for naming the op a refused call stopped at (and, with skip, what the target has).
   const side = new Replayer({ pachdVersion: targetOp }, targetOp, args.onConflict === 'skip' ? seeded : undefined);
@@ -160,6 +167,8 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   const hash = new RecordHash();
   const cutter = new BatchCutter(args.batchRecords, args.batchBytes);
   const jobsSeen = new Map<string, number>();
+  /** For each job record: how many jobs of its pipeline the stream holds up to and including it. */
+  const jobOrdinal = new Map<number, number>();
   let pending: Pending = { recs: [], bytes: 0, kept: true };
   let open: ReturnType<PachdClient['clientStream']> | undefined;
   let calls = 0;
@@ -167,6 +176,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   let sent = 0;
   let skipped = 0;
   let lastIndex = -1;
+  let queuedBytes = 0;
   const stopProgress = startProgress(args.progress, ctx.log.tool, () => ({ records: ctx.stats.records_in, bytes: counter.bytes }));
   /** Set once a failure has written the journal and said how to resume: an abort then only cancels. */
   let reported = false;
@@ -177,7 +187,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
         journal.in_flight = pending.recs.length;
         journal.updated = now();
         journal.last_error = 'interrupted';
-        writeJournal(journalPath, journal);
+        writeJournal(journalPath, journal, true);
       } catch {
         /* the journal of the last acknowledged call is still on disk */
       }
@@ -189,9 +199,17 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
     if (!open) {
       open = client.clientStream(PATHS.restore, 'Restore');
       open.done.catch(() => undefined);
+      queuedBytes = 0;
       calls++;
     }
-    if (!open.call.write(wrapRestoreRequest(rec.bytes))) await firstOf(open.call, ['drain', 'status', 'error', 'close']);
+    // grpc-js's stream says "full" at 16 messages, each waiting for its HTTP/2 write: letting a few
+    // thousand small ones (at most QUEUED_BYTES) queue keeps the socket busy.
+    const msg = wrapRestoreRequest(rec.bytes);
+    queuedBytes += msg.length;
+    const more = open.call.write(msg, () => (queuedBytes -= msg.length));
+    if (!more && (open.call.writableLength > QUEUED_MESSAGES || queuedBytes > QUEUED_BYTES)) {
+      await firstOf(open.call, ['drain', 'status', 'error', 'close']);
+    }
   };
 
   /** Ends the open call; on success the journal advances past `lastIndex`. */
@@ -225,9 +243,10 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
       journal.in_flight = pending.recs.length;
       journal.last_error = `${e.code}: ${e.message}`;
       journal.updated = now();
-      writeJournal(journalPath, journal);
+      writeJournal(journalPath, journal, true);
       const first = pending.recs[0]?.index ?? journal.acked;
-      const range = pending.recs.length > 1 ? `records ${first}–${first + pending.recs.length - 1}` : `record ${first}`;
+      const last = pending.recs.at(-1)?.index ?? lastIndex;
+      const range = last > first ? `records ${first}–${last}` : `record ${first}`;
       if (e.exit !== 'TEMPFAIL' || retries >= args.retries || !pending.kept) {
         reported = true;
         throw new PachError(e.code, `${range} (not acknowledged): ${e.message}${culprit(side.model, first)}; ${journal.acked} records before them are restored; resume with: ${resumeCommand}`, e.exit, { record: first });
@@ -237,7 +256,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
       ctx.log.warn(`${range}: ${e.message}; retry ${retries}/${args.retries} in ${wait / 1000} s`);
       await sleep(wait);
       try {
-        const recs = await settleDoubt(client, targetOp, args, pending.recs, jobsSeen, ctx);
+        const recs = await settleDoubt(client, targetOp, args, pending.recs, jobOrdinal, ctx);
         for (const rec of recs) await write(rec);
         await finishCall();
         if (!recs.length) ack();
@@ -250,7 +269,6 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
     }
   };
 
-  let doubt = args.resume ? journal.in_flight : 0;
   let verified = !args.resume || journal.acked === 0;
   try {
     for await (const batch of records) {
@@ -259,7 +277,9 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
         const env = envelopeOf(rec);
         if (env.kind === 'job') {
           const pipeline = jobPipeline(rec, env);
-          jobsSeen.set(pipeline, (jobsSeen.get(pipeline) ?? 0) + 1);
+          const n = (jobsSeen.get(pipeline) ?? 0) + 1;
+          jobsSeen.set(pipeline, n);
+          jobOrdinal.set(rec.index, n);
         }
         if (rec.index < journal.acked) {
           // Already restored: only proves this is the journal's stream.
@@ -273,16 +293,13 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
             throw new PachError('PACH_JOURNAL_MISMATCH', `${name} is not the stream journal ${journalPath} was restoring: its first ${journal.acked} records differ (SHA-256)`, 'DATA', { record: rec.index });
           }
         }
-        if (doubt > 0) {
-          // A record of the call the journal left in doubt: an op pachd does not take twice is checked against the target.
-          doubt--;
-          if (NOT_REPEATABLE.has(env.kind) && seeded && alreadyThere(seeded, rec, env, jobsSeen)) {
-            ctx.log.info(`record ${rec.index}: the ${env.kind} op of the interrupted call is already in the target; not sent again`);
-            hash.add(rec.bytes);
-            side.apply(rec);
-            lastIndex = rec.index;
-            continue;
-          }
+        if (args.resume && NOT_REPEATABLE.has(env.kind) && seeded && alreadyThere(seeded, rec, env, jobOrdinal)) {
+          // An op after the journal's point that the target already has (the interrupted call applied it).
+          ctx.log.info(`record ${rec.index}: the ${env.kind} op is already in the target; not sent again`);
+          hash.add(rec.bytes);
+          side.apply(rec);
+          lastIndex = rec.index;
+          continue;
         }
         const before = side.model.problems.length;
         const ignoredBefore = ignoredCount(side.model);
@@ -329,7 +346,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
       journal.in_flight = pending.recs.length;
       journal.last_error = `${err.code}: ${err.message}`;
       journal.updated = now();
-      writeJournal(journalPath, journal);
+      writeJournal(journalPath, journal, true);
       err.input = name;
       reported = true;
       err.message = `${err.message}; ${journal.acked} records are restored and acknowledged (journal ${journalPath}); after mending the input: ${resumeCommand}`;
@@ -347,7 +364,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   journal.complete = true;
   journal.in_flight = 0;
   journal.updated = now();
-  writeJournal(journalPath, journal);
+  writeJournal(journalPath, journal, true);
   if (!ledger.empty) for (const line of ledger.summaryLines(targetOp)) ctx.log.warn(line);
   for (const p of side.model.problems) if (p.severity === 'hazard') ctx.log.info(`${name}: ${problemLine(p)}`);
   ctx.log.info(`${sent} records restored into pachd ${release} at ${address} in ${calls} calls (${retries} retries${skipped ? `, ${skipped} skipped` : ''}); journal ${journalPath}`);
@@ -383,15 +400,15 @@ function jobPipeline(rec: OpRecord, env: OpEnvelope): string {
 }
 
 /** Whether an op that must not be applied twice is already in the target (seeded from its extract). */
-function alreadyThere(target: ClusterModel, rec: OpRecord, env: OpEnvelope, jobsSeen: Map<string, number>): boolean {
+function alreadyThere(target: ClusterModel, rec: OpRecord, env: OpEnvelope, jobOrdinal: Map<number, number>): boolean {
   const body = payloadType(env.version, env.kind)!.decode(rec.bytes.subarray(env.payloadStart, env.payloadEnd)) as unknown as Record<string, any>;
   switch (env.kind) {
     case 'job': {
       const name: string = body.pipeline?.name ?? '';
       let have = 0;
       for (const n of target.pipelines.get(name)?.jobs.values() ?? []) have += n;
-      // jobsSeen counts this one too: the target has it when it has as many as the stream so far.
-      return have >= (jobsSeen.get(name) ?? 0);
+      // Jobs are applied in stream order: the target has this one when it has as many as the stream up to it.
+      return have >= (jobOrdinal.get(rec.index) ?? Infinity);
     }
     case 'restore_auth_token':
       return target.hasToken(body.token?.hashed_token ?? '');
@@ -422,14 +439,16 @@ export async function readTarget(client: PachdClient, targetOp: OpVersion, args:
   return { model, records: replayer.records };
 }
 
-/** Re-reads the target for the call in doubt and drops from it an op that must not be applied twice and already was. */
-async function settleDoubt(client: PachdClient, targetOp: OpVersion, args: { at?: string }, recs: OpRecord[], jobsSeen: Map<string, number>, ctx: RunContext): Promise<OpRecord[]> {
-  const last = recs[recs.length - 1];
-  if (!last || !NOT_REPEATABLE.has(envelopeOf(last).kind)) return recs;
+/** Re-reads the target for the call in doubt and leaves out the ops that must not be applied twice and already were. */
+async function settleDoubt(client: PachdClient, targetOp: OpVersion, args: { at?: string }, recs: OpRecord[], jobOrdinal: Map<number, number>, ctx: RunContext): Promise<OpRecord[]> {
+  if (!recs.some((r) => NOT_REPEATABLE.has(envelopeOf(r).kind))) return recs;
   const target = await targetModel(client, targetOp, args);
-  if (!alreadyThere(target, last, envelopeOf(last), jobsSeen)) return recs;
-  ctx.log.info(`record ${last.index}: the ${envelopeOf(last).kind} op of the interrupted call is already in the target; not sent again`);
-  return recs.slice(0, -1);
+  return recs.filter((r) => {
+    const env = envelopeOf(r);
+    if (!NOT_REPEATABLE.has(env.kind) || !alreadyThere(target, r, env, jobOrdinal)) return true;
+    ctx.log.info(`record ${r.index}: the ${env.kind} op of the interrupted call is already in the target; not sent again`);
+    return false;
+  });
 }
 
 interface PreflightOptions {
