@@ -91,6 +91,9 @@ function epilogue(): string {
 
 /** Runs `cmd` with `argv` (without node and script) and exits the process. */
 export async function run<A>(cmd: Command<A>, argv: string[] = process.argv.slice(2)): Promise<never> {
+  // stderr is for the tool's own lines: Node's deprecation notices (grpc-js sets a TLS server
+  // name for IP addresses, DEP0123) are not the user's concern.
+  process.noDeprecation = true;
   const t0 = Date.now();
   const cleanups: Array<() => void> = [];
   const abort = (): void => {

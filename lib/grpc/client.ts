@@ -55,7 +55,8 @@ const TLS_TEXT = /certificate|self[- ]signed|SSL|TLS|handshake|unable to verify/
  * yet, so UNAVAILABLE means unreachable (69) rather than gone mid-stream (75).
  */
 export function grpcFailure(err: grpc.ServiceError, what: string, target: Target, connecting: boolean): PachError {
-  const details = (err.details || err.message || '').replace(/\s+/g, ' ').trim();
+  // grpc-js ends some details with an empty "Resolution note:".
+  const details = (err.details || err.message || '').replace(/\s+/g, ' ').replace(/\s*Resolution note:\s*$/, '').trim();
   const at = target.display;
   const S = grpc.status;
   if (AUTH_TEXT.test(details) || err.code === S.UNAUTHENTICATED || err.code === S.PERMISSION_DENIED) {

@@ -1,9 +1,9 @@
 /**
- * pach-restore: in this build, the dry run. It replays the stream into an
- * empty model of pachd (lib/replay/) and prints the plan: what the restore
- * would create, what pachd would answer "already exists" to, the pipeline
- * outputs pachd would have to recompute, and where the restore would stop.
- * Restoring into a live pachd needs the gRPC client, which is not in this build.
+ * pach-restore: into a live pachd (restore-live.ts), or the dry run: the
+ * stream replayed into a model of pachd (lib/replay/), empty or seeded with
+ * the target, and the plan printed: what the restore would create, what pachd
+ * would answer "already exists" to, the pipeline outputs pachd would have to
+ * recompute, and where the restore would stop.
  */
 import type { Argv } from 'yargs';
 import { PachError, usageError } from '../../errors.js';
@@ -26,24 +26,35 @@ interface RestoreArgs extends InputArgs, ReplayArgs, LiveArgs {
 
 export const restoreCommand: Command<RestoreArgs> = {
   name: 'pach-restore',
-  summary: 'plan the restore of a Pachyderm backup stream (--dry-run)',
-  synopsis: '--dry-run [options] [FILE|-]',
+  summary: 'restore a Pachyderm backup stream into a live pachd, or plan it (--dry-run)',
+  synopsis: '[--pachd ADDR] [--journal FILE] [--resume] [options] [FILE|-]\n       pach-restore --dry-run [--pachd ADDR | --onto EXTRACT] [options] [FILE|-]',
   description: [
-    '--dry-run replays the stream into an empty model of pachd, with the rules of pachd\'s',
-    'restore at the stream\'s op version (or --pachd-version), and prints the plan: what would',
-    'be created per kind (with real counts), what pachd answers "already exists" to, the',
-    'pipelines whose outputs pachd will recompute (jobs and input commits), whether the',
-    'restore needs a token, and the record where it would fail. Exit 0 when the restore would',
-    'run to the end, 65 when it would stop on an error. Nothing is contacted.',
+    'Replays the stream into pachd through admin.API/Restore, each record as one RestoreRequest',
+    'with its bytes unchanged (a stream older than pachd is converted on the way, as pachd would).',
+    'Pre-flight first: pachd answers and reads the op version, the token and admin rights are',
+    'there, the target is empty (or --on-conflict=skip), running jobs are reported.',
     '',
-    '--onto EXTRACT starts the model from the target cluster as it stands (an extract of it, any',
-    'framing) instead of an empty one: repos, commits and pipelines already there, auth already',
-    'active, objects the target already holds. The rules are then those of the target\'s op version.',
+    'Records go in Restore calls that never split an object; after each call pachd acknowledges,',
+    'the journal (--journal, default ~/.local/state/pach-migrate/restore-CLUSTER.journal.json) is',
+    'rewritten atomically with the stream\'s SHA-256 up to there. A dropped connection or deadline',
+    'is retried with backoff; anything that stops the restore names the records not acknowledged',
+    'and prints the --resume command. --resume proves it reads the same stream, and looks in the',
+    'target for the jobs, tokens and activations of the interrupted call before sending them again.',
     '',
-    'Restoring into a live pachd is not in this build yet.',
+    '--dry-run replays the stream into a model of pachd, with the rules of pachd\'s restore at the',
+    'stream\'s op version (or --pachd-version), and prints the plan: what would be created per',
+    'kind (real counts), what pachd answers "already exists" to, the pipelines whose outputs',
+    'pachd will recompute (jobs and input commits), whether the restore needs a token, and the',
+    'record where it would fail. Exit 0 when the restore would run to the end, 65 when it would',
+    'stop on an error. The model starts empty, or from the live target (--pachd: its extract),',
+    'or from --onto EXTRACT (the target as a stream of it holds it).',
   ].join('\n'),
   examples: [
+    ['pach-extract --pachd old:30650 | pach-convert --to-version 1.13 | pach-restore --pachd new:30650', 'migrate a cluster'],
+    ['PACH_TOKEN=$(cat admin.token) pach-restore --pachd grpcs://pachd:30650 --ca ca.pem backup.native', 'restore a backup with auth, over TLS'],
+    ['pach-restore --resume --journal restore.journal.json --pachd new:30650 backup.native', 'finish a restore that was interrupted'],
     ['pach-restore --dry-run backup.pachctl', 'what a restore of this backup would do'],
+    ['pach-restore --dry-run --pachd new:30650 backup.native', 'the plan against the live target'],
     ['pach-convert --to-version 1.13 old.pachctl | pach-restore --dry-run --format json | jq .recompute', 'the jobs pachd 1.13 would re-run after a migration'],
     ['pach-restore --dry-run --onto target-now.native backup.native', 'restoring into a cluster that is not empty'],
   ],
