@@ -18,7 +18,8 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { envelopeOf, wrapPayload, type OpRecord } from '../codec/record.js';
+import { LengthPrefixedSplitter } from '../codec/raw.js';
+import { envelopeOf, wrapPayload, type OpRecord, type RecordBatch } from '../codec/record.js';
 import { SYNTHETIC, FINISHED } from '../replay/commit-table.js';
 import { SPEC_REPO, type ClusterModel, type Msg } from '../replay/model.js';
 import { severityOf, type Problem } from '../replay/problems.js';
@@ -115,11 +116,10 @@ export class SandboxCluster {
     }
     this.clusterId = meta?.cluster_id ?? randomBytes(16).toString('hex');
     this.deploymentId = meta?.deployment_id ?? randomBytes(4).toString('hex');
-    const earlier = opts.statePath && fs.existsSync(opts.statePath) ? fs.readFileSync(opts.statePath) : undefined;
     this.log = new RecordLog(opts.statePath);
     if (opts.statePath) writeMeta(opts.statePath, { cluster_id: this.clusterId, deployment_id: this.deploymentId, version: this.version });
-    if (earlier) {
-      this.reload(earlier);
+    if (opts.statePath && this.log.size > 0) {
+      this.reload(opts.statePath);
       this.endCall();
     }
     for (const hash of meta?.root ?? []) this.tokens.subjects.set(hash, 'pach:root');
@@ -133,18 +133,31 @@ export class SandboxCluster {
     return PACHD_RELEASES[this.version].join('.');
   }
 
-  /** Replays the state file of an earlier run (cut at its last whole record). */
-  private reload(bytes: Buffer): void {
-    let pos = 0;
-    let index = 0;
-    while (pos + 8 <= bytes.length) {
-      const len = Number(bytes.readBigInt64LE(pos));
-      if (len < 0 || pos + 8 + len > bytes.length) break;
-      const op = bytes.subarray(pos + 8, pos + 8 + len);
-      this.apply({ bytes: op, index: index++, offset: pos }, null);
-      pos += 8 + len;
+  /**
+   * Replays the state file of an earlier run, in chunks (memory stays flat), without appending
+   * what is already there; a cut last record (a crash mid-write) is cut off the file.
+   */
+  private reload(file: string): void {
+    const splitter = new LengthPrefixedSplitter();
+    const fd = fs.openSync(file, 'r');
+    let whole = 0;
+    try {
+      for (;;) {
+        // A fresh chunk each time: the splitter may hold on to the end of the last one.
+        const chunk = Buffer.allocUnsafe(8 << 20);
+        const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+        if (n === 0) break;
+        const batch: RecordBatch = [];
+        splitter.push(chunk.subarray(0, n), batch);
+        for (const rec of batch) {
+          this.apply(rec, null, rec.offset + 8);
+          whole = rec.offset + 8 + rec.bytes.length;
+        }
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-    this.log.truncate(pos);
+    this.log.truncate(whole);
   }
 
   // ------------------------------------------------------------------ auth
@@ -170,7 +183,7 @@ export class SandboxCluster {
    * Applies one record of the cluster's own op version; throws a Refusal when
    * pachd would. `token`: the caller's token (null when replaying the state file).
    */
-  apply(rec: OpRecord, token: string | null | undefined): void {
+  apply(rec: OpRecord, token: string | null | undefined, at?: number): void {
     const env = envelopeOf(rec);
     if (env.version !== this.version) throw new Refusal(`cannot apply a ${env.version} op to a ${this.version} cluster`, undefined, 'version');
     const kind = env.kind;
@@ -187,9 +200,10 @@ export class SandboxCluster {
       throw new Refusal(refused.pachd ?? refused.message, refused);
     }
     const bytes = Buffer.from(rec.bytes);
-    const at = this.log.append(bytes);
+    // `at`: replaying the log itself, whose records are already where they are.
+    const offset = at ?? this.log.append(bytes);
     this.applied++;
-    this.store(kind, bytes, at, token);
+    this.store(kind, bytes, offset, token);
   }
 
   private decode(kind: string, bytes: Buffer): Msg {
@@ -493,7 +507,7 @@ class RecordLog {
   readonly path: string;
   readonly persistent: boolean;
   private fd: number;
-  private size: number;
+  size: number;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
 
