@@ -23,6 +23,9 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // grpc-js's transparent retries keep every sent message until the call ends (a per-message cost
   // on a Restore stream); pach-restore retries itself, from its journal.
   'grpc.enable_retries': 0,
+  // A receive window of a few messages instead of HTTP/2's 64 KiB: Extract's data flows without
+  // waiting for a window update every 64 KiB (flow control still bounds what is buffered).
+  'grpc-node.flow_control_window': 32 * 1024 * 1024,
 };
 
 export interface ClientOptions {
@@ -113,17 +116,30 @@ export class PachdClient {
     return grpcFailure(err, what, this.target, !this.reached);
   }
 
-  /** One unary call with a deadline (the connect timeout until pachd has answered once). */
-  unary<Res = Record<string, unknown>>(path: string, req: unknown, what = path): Promise<Res> {
+  /**
+   * One unary call with a deadline. Until pachd has answered once, a pachd that is not there
+   * yet (UNAVAILABLE, not a TLS failure) is asked again every 250 ms until the connect timeout:
+   * a pachd that is starting up is waited for; past the timeout it is unreachable (69).
+   */
+  async unary<Res = Record<string, unknown>>(path: string, req: unknown, what = path): Promise<Res> {
     const d = def(path);
-    const timeout = this.reached ? this.callTimeoutMs : this.connectTimeoutMs;
-    return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest(d.path, d.requestSerialize, d.responseDeserialize, req, this.metadata(), { deadline: Date.now() + timeout }, (err, res) => {
-        if (err) return reject(this.fail(err, what));
-        this.reached = true;
-        resolve(res as Res);
-      });
-    });
+    const until = Date.now() + (this.reached ? this.callTimeoutMs : this.connectTimeoutMs);
+    for (;;) {
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          this.client.makeUnaryRequest(d.path, d.requestSerialize, d.responseDeserialize, req, this.metadata(), { deadline: until }, (err, res) => {
+            if (err) return reject(err);
+            this.reached = true;
+            resolve(res as Res);
+          });
+        });
+      } catch (err) {
+        const e = err as grpc.ServiceError;
+        const again = !this.reached && e.code === grpc.status.UNAVAILABLE && !TLS_TEXT.test(e.details ?? '') && Date.now() + 250 < until;
+        if (!again) throw this.fail(e, what);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   /** A server-streaming call; its messages are read with `for await`. Errors come out as PachErrors via `failure`. */

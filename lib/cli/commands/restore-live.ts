@@ -57,6 +57,12 @@ export function liveOptions<T>(y: Argv<T>): Argv<T & LiveArgs> {
 /** In-process retry keeps a call's records while they are at most this big; beyond, a failure needs --resume. */
 const RETRY_BUFFER_BYTES = 64 * 1024 * 1024;
 
+/**
+ * The clock a model of the target is read at when pach-restore looks for what is already there:
+ * pachd accepted those ops when they came, so nothing in them counts as expired now.
+ */
+const SEED_CLOCK = { at: '1970-01-01T00:00:00Z' };
+
 /** Messages (and their bytes) a Restore call may queue in grpc-js before waiting for it to drain. */
 const QUEUED_MESSAGES = 4096;
 const QUEUED_BYTES = 16 * 1024 * 1024;
@@ -72,6 +78,11 @@ function hasValue(rec: OpRecord, env: OpEnvelope): boolean {
     if (field === want && to > from) found = true;
   });
   return found;
+}
+
+/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+function shellQuote(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -135,7 +146,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
       updated: now(),
     };
   }
-  const resumeCommand = `pach-restore --resume --journal ${journalPath} --pachd ${address} ${operand ?? '-'}`;
+  const resumeCommand = ['pach-restore', '--resume', '--journal', journalPath, '--pachd', address, operand ?? '-'].map(shellQuote).join(' ');
   ctx.stats.journal = journalPath;
 
   // ---------------------------------------------------------------- the stream
@@ -158,7 +169,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   // The target as it stands: for --on-conflict=skip, and on --resume to find the ops that must
   // not be applied twice among those after the journal's point (a journal that lost its last
   // calls to a power cut is then still safe).
-  const seeded = args.onConflict === 'skip' || args.resume ? await targetModel(client, targetOp, args) : undefined;
+  const seeded = args.onConflict === 'skip' || args.resume ? await targetModel(client, targetOp, SEED_CLOCK) : undefined;
   if (!args.resume) await preflight(client, ctx, { needsToken, onConflict: args.onConflict, address });
   // The stream as pachd would take it, for naming the op a refused call stopped at (and, with skip, what the target has).
   const side = new Replayer({ pachdVersion: targetOp }, targetOp, args.onConflict === 'skip' ? seeded : undefined);
@@ -180,9 +191,11 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   const stopProgress = startProgress(args.progress, ctx.log.tool, () => ({ records: ctx.stats.records_in, bytes: counter.bytes }));
   /** Set once a failure has written the journal and said how to resume: an abort then only cancels. */
   let reported = false;
+  /** Set once the first record after the journal's point goes out: from then on an interruption is recorded. */
+  let sending = false;
   ctx.onAbort(() => {
     open?.call.cancel();
-    if (!reported && (pending.recs.length || journal.acked > 0)) {
+    if (sending && !reported) {
       try {
         journal.in_flight = pending.recs.length;
         journal.updated = now();
@@ -196,6 +209,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   });
 
   const write = async (rec: OpRecord): Promise<void> => {
+    sending = true;
     if (!open) {
       open = client.clientStream(PATHS.restore, 'Restore');
       open.done.catch(() => undefined);
@@ -249,14 +263,15 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
       const range = last > first ? `records ${first}–${last}` : `record ${first}`;
       if (e.exit !== 'TEMPFAIL' || retries >= args.retries || !pending.kept) {
         reported = true;
-        throw new PachError(e.code, `${range} (not acknowledged): ${e.message}${culprit(side.model, first)}; ${journal.acked} records before them are restored; resume with: ${resumeCommand}`, e.exit, { record: first });
+        const why = e.exit === 'FAILURE' ? culprit(side.model, first, last) : '';
+        throw new PachError(e.code, `${range} (not acknowledged): ${e.message}${why}; ${journal.acked} records before them are restored; resume with: ${resumeCommand}`, e.exit, { record: first });
       }
       retries++;
       const wait = Math.min(8000, 500 * 2 ** (retries - 1));
       ctx.log.warn(`${range}: ${e.message}; retry ${retries}/${args.retries} in ${wait / 1000} s`);
       await sleep(wait);
       try {
-        const recs = await settleDoubt(client, targetOp, args, pending.recs, jobOrdinal, ctx);
+        const recs = await settleDoubt(client, targetOp, SEED_CLOCK, pending.recs, jobOrdinal, ctx);
         for (const rec of recs) await write(rec);
         await finishCall();
         if (!recs.length) ack();
@@ -389,8 +404,8 @@ function skippable(model: ClusterModel, problemsBefore: number, ignoredBefore: n
 }
 
 /** Where the model thinks pachd stopped, when it can tell. */
-function culprit(model: ClusterModel, from: number): string {
-  const p = model.problems.find((q) => q.record >= from && severityOf(q.code) === 'error');
+function culprit(model: ClusterModel, from: number, to: number): string {
+  const p = model.problems.find((q) => q.record >= from && q.record <= to && severityOf(q.code) === 'error');
   return p ? ` (the replay model points at record ${p.record}, ${p.kind}: ${p.message})` : '';
 }
 
