@@ -51,6 +51,14 @@
  *                    The model says so once (PACH_NO_OBJECTS, a hazard: --verify exits 65).
  *   --trees none     commits without trees (finished by their time only). Clean.
  *
+ *   --blocks SIZE    (with --trees indexed) a full extract with its object data: block ops
+ *                    holding exactly SIZE bytes of values come before the object index (pachd
+ *                    1.9+'s order): the blocks the index points into (~256 KiB each, ~4.6 KiB
+ *                    per commit in all), then file blocks of 1 KiB … 10 MiB, each cut into
+ *                    1-4 objects whose create_object ops follow the index's. One op per block
+ *                    plus the empty op that ends it. Clean; the input of bench/grpc.sh's
+ *                    object cases. Without it the output is byte for byte what it was before.
+ *
  * How: the history is simulated twice from the same seed: once to count (the
  * object index and the branch list, which come before or after the commits,
  * need the final counts), once to write the commits. Every ID, hash, size and
@@ -66,8 +74,9 @@
  *   node dist/bench/history.js > history.raw                       # 1000 repos, 1 M commits
  *   node dist/bench/history.js --repos 20 --commits 5000 | node dist/bin/pach-filter.js --verify
  *   node dist/bench/history.js --repos 20 --commits 5000 | node dist/bin/pach-convert.js --to json | jq -c .
+ *   node dist/bench/history.js --repos 20 --commits 5000 --blocks 1GiB > objects.raw
  * Options: --repos N (1000), --commits N (1000000, at least 2 × repos), --seed N (42),
- * --trees indexed|bare|none. stderr gets one line with the options before, and one
+ * --trees indexed|bare|none, --blocks SIZE (none; 1GiB, 64MiB, bytes). stderr gets one line with the options before, and one
  * with records, bytes, repos, pipelines, commits by kind, jobs, objects and the
  * speed after. A closed stdout ends it quietly with 141.
  *
@@ -79,6 +88,7 @@
  * The replay benchmark counts every record as an op; bench/replay.ts also
  * times the commit ops alone.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import tty from 'node:tty';
 import { parseArgs as parseArgv } from 'node:util';
@@ -87,9 +97,10 @@ import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/reg
 import { Rng } from './rng.js';
 import { EpipeExit, writeStdoutSync } from './stdout.js';
 
-const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none]
+const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none] [--blocks SIZE]
   writes a consistent 1.12 extract (raw framing: 8-byte LE length + admin.Op per record) to stdout;
-  defaults: --repos 1000 --commits 1000000 --seed 42 --trees indexed`;
+  defaults: --repos 1000 --commits 1000000 --seed 42 --trees indexed, no block data
+  --blocks SIZE (e.g. 1GiB, 64MiB; with --trees indexed): a full extract holding SIZE bytes of block data`;
 
 class UsageError extends Error {}
 
@@ -105,6 +116,23 @@ interface Options {
   commits: number;
   seed: number;
   trees: Trees;
+  /** Bytes of block data (--blocks); 0: none, the object index only. */
+  blocks: number;
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+};
+
+/** A size as bench/generate.ts reads --size: bytes, or with a unit (binary for K/M/G without B). */
+function parseSize(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw new UsageError(`--${flag}: expected a size like 1GiB or 268435456, got ${text}`);
+  return Math.round(Number(m[1]) * unit);
 }
 
 function parseArgs(argv: string[]): Options {
@@ -117,6 +145,7 @@ function parseArgs(argv: string[]): Options {
         commits: { type: 'string' },
         seed: { type: 'string' },
         trees: { type: 'string' },
+        blocks: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -141,7 +170,9 @@ function parseArgs(argv: string[]): Options {
     commits: whole('commits', parsed.commits, 1_000_000),
     seed: whole('seed', parsed.seed, 42) >>> 0,
     trees,
+    blocks: parsed.blocks === undefined ? 0 : parseSize('blocks', parsed.blocks),
   };
+  if (opts.blocks && trees !== 'indexed') throw new UsageError(`--blocks: needs --trees indexed (the blocks hold the indexed objects), got --trees ${trees}`);
   if (opts.repos < 1 || opts.repos > 1_000_000) throw new UsageError('--repos: expected 1 … 1000000');
   if (opts.commits < 2 * opts.repos) throw new UsageError(`--commits: expected at least 2 × --repos (${2 * opts.repos})`);
   if (opts.commits > 2 ** 31 - 1) throw new UsageError('--commits: at most 2147483647');
@@ -281,6 +312,8 @@ const ID_LEN = 32;
 const HASH_LEN = 128;
 const BLOCK_LEN = 32;
 const BATCH = 4 * MiB;
+/** Block values from this size on skip the batch (Out.doneWithValue). */
+const BY_REFERENCE = 64 * 1024;
 
 /** The output batch. Records are written straight into it; `flush` writes it to fd 1 (bench/stdout.ts). */
 class Out {
@@ -340,11 +373,14 @@ class Out {
     this.uint(2, ns);
   }
 
-  /** The 8-byte length and the admin.Op envelope of a record whose payload is `payload` bytes; room is made for all of it. */
-  envelope(kindTag: number, payload: number): number {
+  /**
+   * The 8-byte length and the admin.Op envelope of a record whose payload is `payload` bytes; room is made
+   * for all of it but `outOfLine` bytes at its end, which `doneWithValue` writes by reference.
+   */
+  envelope(kindTag: number, payload: number, outOfLine = 0): number {
     const slotLen = 1 + vlen(payload) + payload;
     const opLen = 1 + vlen(slotLen) + slotLen;
-    this.room(8 + opLen);
+    this.room(8 + opLen - outOfLine);
     const start = this.pos;
     this.buf.writeUInt32LE(opLen, this.pos);
     this.buf.writeUInt32LE(0, this.pos + 4);
@@ -375,6 +411,25 @@ class Out {
     this.records++;
   }
 
+  /**
+   * Ends a record begun at `start` whose last bytes are `value`: block data, up to 10 MiB, more than
+   * a batch holds. A small value is copied into the batch; a large one goes to fd 1 by reference,
+   * after the batch is flushed (envelope's `outOfLine` kept no room for it).
+   */
+  doneWithValue(start: number, value: Buffer): void {
+    const len = this.buf.readUInt32LE(start);
+    if (this.pos - start + value.length !== 8 + len) throw new Error(`history: encoder bug: record of ${this.pos - start - 8 + value.length} bytes, envelope says ${len}`);
+    if (value.length < BY_REFERENCE) {
+      this.pos += value.copy(this.buf, this.pos);
+    } else {
+      this.flush();
+      let off = 0;
+      while (off < value.length) off += writeStdoutSync(() => fs.writeSync(1, value, off, value.length - off));
+    }
+    this.bytes += 8 + len;
+    this.records++;
+  }
+
   flush(): void {
     let off = 0;
     while (off < this.pos) {
@@ -393,6 +448,7 @@ const kindTag = (kind: OpKind): number => {
 };
 const COMMIT_TAG = kindTag('commit');
 const CREATE_OBJECT_TAG = kindTag('create_object');
+const BLOCK_TAG = kindTag('block');
 
 function encodeOp(kind: OpKind, body: Record<string, unknown>): Uint8Array {
   return OpType.encode(OpType.fromObject({ [SLOT.name]: { [kind]: body } })).finish();
@@ -794,14 +850,79 @@ class Writer implements Sink {
   }
 
   private objects = 0;
+  private fileObjects = 0;
+
+  get fileObjectCount(): number {
+    return this.fileObjects;
+  }
+
+  /** Where object `n` of the index (commit (chain, seq), tree or datums) ends in its block: 64 objects to a block, 4 KiB apart. */
+  static upper(h: Hasher, n: number, chain: number, seq: number, tag: number): number {
+    return (n % 64) * 4096 + 200 + (h.u32(chain, seq, 10 + tag) % 3800);
+  }
 
   /** create_object{object, block_ref{block, range}}: 64 objects to a block. */
   createObject(chain: number, seq: number, tag: number): void {
-    const out = this.out;
     const n = this.objects++;
     const blockNo = Math.floor(n / 64);
     const lower = (n % 64) * 4096;
-    const upper = lower + 200 + (this.h.u32(chain, seq, 10 + tag) % 3800);
+    const upper = Writer.upper(this.h, n, chain, seq, tag);
+    this.indexObject(chain, seq, tag, blockNo, lower, upper);
+    if (n < 200 || n % 9973 === 0) {
+      const body = { object: { hash: this.h.hash(chain, seq, tag) }, block_ref: { block: { hash: this.h.block(blockNo) }, range: { lower: lower || undefined, upper } } };
+      this.check(this.lastStart, encodeOp('create_object', body), `create_object ${n}`);
+    }
+  }
+
+  /** create_object of piece `p` of file block `i` (--blocks), which is block number `blockNo`; its object hash is hash(i, p, 2). */
+  createFileObject(i: number, p: number, blockNo: number, lower: number, upper: number): void {
+    const n = this.fileObjects++;
+    this.indexObject(i, p, 2, blockNo, lower, upper);
+    if (n < 200 || n % 997 === 0) {
+      const body = { object: { hash: this.h.hash(i, p, 2) }, block_ref: { block: { hash: this.h.block(blockNo) }, range: { lower: lower || undefined, upper } } };
+      this.check(this.lastStart, encodeOp('create_object', body), `create_object of file block ${i}`);
+    }
+  }
+
+  private lastStart = 0;
+  private blocksWritten = 0;
+
+  /**
+   * A block (--blocks) as pachd 1.9+ extracts it (SEMANTICS.md §2.4): one op with the block's
+   * name and its value, then the empty op that ends it, which names the block again.
+   */
+  block(blockNo: number, value: Buffer): void {
+    const out = this.out;
+    const ref = ld(ld(BLOCK_LEN));
+    const start = out.envelope(BLOCK_TAG, ref + ld(value.length), value.length >= BY_REFERENCE ? value.length : 0);
+    this.blockName(blockNo);
+    out.head(2, value.length);
+    const check = this.blocksWritten++ < 20 || this.blocksWritten % 97 === 0;
+    // The head is checked before doneWithValue, which may flush it away; the value only by its length.
+    const head = check ? Buffer.from(out.buf.subarray(start + 8, out.pos)) : undefined;
+    out.doneWithValue(start, value);
+    if (head) {
+      const expected = encodeOp('block', { block: { hash: this.h.block(blockNo) }, value });
+      if (!Buffer.concat([head, value]).equals(Buffer.from(expected))) throw new Error(`history: self-check failed for block ${blockNo}: hand encoding ${head.toString('hex')}…, protobufjs ${Buffer.from(expected).subarray(0, head.length).toString('hex')}…`);
+    }
+    const end = out.envelope(BLOCK_TAG, ref);
+    this.blockName(blockNo);
+    out.done(end);
+    if (check) this.check(end, encodeOp('block', { block: { hash: this.h.block(blockNo) } }), `end of block ${blockNo}`);
+  }
+
+  /** Block{hash} of block `blockNo` in field 1. */
+  private blockName(blockNo: number): void {
+    const out = this.out;
+    out.head(1, ld(BLOCK_LEN));
+    out.head(1, BLOCK_LEN);
+    this.h.putBlock(out.buf, out.pos, blockNo);
+    out.pos += BLOCK_LEN;
+  }
+
+  /** create_object{object: hash(chain, seq, tag), block_ref{block blockNo, range}}. */
+  private indexObject(chain: number, seq: number, tag: number, blockNo: number, lower: number, upper: number): void {
+    const out = this.out;
     const rangeLen = vf(lower) + vf(upper);
     const refLen = ld(ld(BLOCK_LEN)) + ld(rangeLen);
     const payload = ld(ld(HASH_LEN)) + ld(refLen);
@@ -816,14 +937,90 @@ class Writer implements Sink {
     out.uint(1, lower);
     out.uint(2, upper);
     out.done(start);
-    if (n < 200 || n % 9973 === 0) {
-      const body = { object: { hash: this.h.hash(chain, seq, tag) }, block_ref: { block: { hash: this.h.block(blockNo) }, range: { lower: lower || undefined, upper } } };
-      this.check(start, encodeOp('create_object', body), `create_object ${n}`);
-    }
+    this.lastStart = start;
   }
 
   op(kind: OpKind, body: Record<string, unknown>): void {
     this.out.record(encodeOp(kind, body));
+  }
+}
+
+// ---------------------------------------------------------------- block data (--blocks)
+
+/** pachd's chunk of block data per op (MaxMsgSize / 2): file blocks are never longer, so each is one op and its end. */
+const MAX_BLOCK = 10 * MiB;
+
+/**
+ * --blocks SIZE: the block data of a full extract, written before the object index as pachd 1.9+
+ * extracts it (SEMANTICS.md §2.3, §2.4). First the blocks the index already points into (64 tree
+ * and datums objects to a block, each block as long as its last range reaches: ~256 KiB), then
+ * file-data blocks of 1 KiB … 10 MiB (log-uniform, as in bench/generate.ts's objects mix) until the
+ * block values come to exactly SIZE bytes. Each file block is cut into 1-4 objects, whose
+ * create_object ops follow the index's (the hashtrees that would name them are not modelled).
+ * Values are slices of 32 MiB of seeded random bytes (incompressible). A separate PRNG, so the
+ * rest of the history is the same with or without --blocks.
+ */
+class BlockData {
+  /** Length of every tree block (the index's), then of every file block. */
+  readonly treeSizes: number[] = [];
+  readonly fileSizes: number[] = [];
+  private readonly rng: Rng;
+  private readonly pool: Buffer;
+
+  constructor(seed: number, private readonly total: number) {
+    this.rng = new Rng(seed ^ 0xb10c);
+    const keyIv = Buffer.allocUnsafe(32);
+    for (let i = 0; i < 32; i += 4) keyIv.writeUInt32LE(this.rng.u32(), i);
+    const cipher = crypto.createCipheriv('aes-128-ctr', keyIv.subarray(0, 16), keyIv.subarray(16));
+    this.pool = cipher.update(Buffer.alloc(32 * MiB));
+  }
+
+  /** Object `n` of the index reaches `upper` in block n / 64. */
+  treeObject(n: number, upper: number): void {
+    const b = Math.floor(n / 64);
+    this.treeSizes[b] = Math.max(this.treeSizes[b] ?? 0, upper);
+  }
+
+  /** Sizes the file blocks, once the tree blocks are known. */
+  plan(): void {
+    const tree = this.treeSizes.reduce((a, b) => a + b, 0);
+    if (tree > this.total) throw new UsageError(`--blocks: the blocks of the object index alone take ${tree} bytes, more than ${this.total}`);
+    let left = this.total - tree;
+    while (left > 0) {
+      const len = Math.min(left, this.rng.logUniform(1024, MAX_BLOCK));
+      this.fileSizes.push(len);
+      left -= len;
+    }
+  }
+
+  get count(): number {
+    return this.treeSizes.length + this.fileSizes.length;
+  }
+
+  private value(len: number): Buffer {
+    const at = this.rng.int(this.pool.length - len + 1);
+    return this.pool.subarray(at, at + len);
+  }
+
+  /** The block ops: tree blocks are numbered 0 …, file blocks after them. */
+  write(w: Writer): void {
+    const sizes = [...this.treeSizes, ...this.fileSizes];
+    for (let b = 0; b < sizes.length; b++) w.block(b, this.value(sizes[b]!));
+  }
+
+  /** The create_object ops of the file blocks' objects (after the index's). */
+  writeIndex(w: Writer): void {
+    const first = this.treeSizes.length;
+    for (let i = 0; i < this.fileSizes.length; i++) {
+      const len = this.fileSizes[i]!;
+      const pieces = 1 + Math.max(0, Math.min(this.rng.int(4), Math.floor(len / 1024) - 1));
+      let lower = 0;
+      for (let p = 0; p < pieces; p++) {
+        const upper = p === pieces - 1 ? len : lower + 1 + this.rng.int(Math.floor((len - lower) / 2));
+        w.createFileObject(i, p, first + i, lower, upper);
+        lower = upper;
+      }
+    }
   }
 }
 
@@ -855,15 +1052,27 @@ function main(): void {
   // 0. Auth is on: extract begins with check_auth_token.
   w.op('check_auth_token', {});
 
-  // 1. The object index: the tree of every commit and the datums of every output commit.
+  // 1. With --blocks, the block data; then the object index: the tree of every commit and the datums
+  // of every output commit (and with --blocks, the objects of the file blocks).
+  const blocks = opts.blocks ? new BlockData(opts.seed, opts.blocks) : undefined;
   if (opts.trees === 'indexed') {
-    for (let chain = 0; chain < cluster.chains; chain++) {
-      const n = finalCounts[chain]!;
-      for (let seq = 0; seq < n; seq++) {
-        w.createObject(chain, seq, 0);
-        if (chain >= cluster.nIn && chain < R) w.createObject(chain, seq, 1);
+    const index = (visit: (chain: number, seq: number, tag: number) => void): void => {
+      for (let chain = 0; chain < cluster.chains; chain++) {
+        const n = finalCounts[chain]!;
+        for (let seq = 0; seq < n; seq++) {
+          visit(chain, seq, 0);
+          if (chain >= cluster.nIn && chain < R) visit(chain, seq, 1);
+        }
       }
+    };
+    if (blocks) {
+      let n = 0;
+      index((chain, seq, tag) => blocks.treeObject(n, Writer.upper(h, n++, chain, seq, tag)));
+      blocks.plan();
+      blocks.write(w);
     }
+    index((chain, seq, tag) => w.createObject(chain, seq, tag));
+    blocks?.writeIndex(w);
   }
 
   // 2. Repos: __spec__, then oldest first (inputs existed first; outputs in pipeline order).
@@ -980,8 +1189,9 @@ function main(): void {
   const secs = Number(t2 - t1) / 1e9;
   const k = w.kinds;
   const objects = opts.trees === 'indexed' ? k.input + k.spec + k.output * 2 + k.stats : 0;
+  const blockNote = blocks ? `, ${blocks.count} blocks (${blocks.treeSizes.length} of the index, ${blocks.fileSizes.length} of file data) holding ${opts.blocks} bytes, ${w.fileObjectCount} file objects` : '';
   process.stderr.write(`history: ${w.out.records} records, ${w.out.bytes} bytes; ${cluster.nIn + created} repos (${cluster.nIn} input, ${created} pipelines), ` +
-    `${second.made} commits (${k.input} input, ${k.spec} spec, ${k.output} output, ${k.stats} stats), ${branches} branches, ${jobs} jobs, ${objects} objects; ` +
+    `${second.made} commits (${k.input} input, ${k.spec} spec, ${k.output} output, ${k.stats} stats), ${branches} branches, ${jobs} jobs, ${objects} objects${blockNote}; ` +
     `setup ${setup.toFixed(2)} s, then ${secs.toFixed(2)} s: ${(w.out.bytes / 1e6 / secs).toFixed(0)} MB/s, ${(w.out.records / secs / 1e6).toFixed(2)} M records/s\n`);
 }
 

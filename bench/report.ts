@@ -10,7 +10,9 @@
  * a loss, the losses joined by ';', records rewritten at byte level, from
  * `pach-convert -v`) and replay.tsv (data set, key, value: the figures
  * bench/replay.ts printed, plus `verify_lines` and `verify_first`, what
- * `pach-filter --verify` wrote on stdout).
+ * `pach-filter --verify` wrote on stdout) and grpc.tsv (case, key, value: per
+ * grpc/ run the sandbox's peak RSS, the client's --summary JSON, the extract
+ * sandbox's load time and peak; bench/grpc.sh).
  * run.sh calls it; running it by hand only makes sense on a kept work directory.
  *
  * How to read the output: see the "How to read" section it writes. A target
@@ -166,7 +168,7 @@ for (const [label, d] of datasets) {
 w();
 w('(In brackets: size relative to raw. The streamed data set is generated inside the pipeline and never stored; the `v1.x-` ones');
 w('are piped from the generator into `pach-convert --from raw --to native` and stored as native only, so their raw is the generator\'s count;');
-w('the `replay-` one is a consistent history from `bench/history.ts`, stored as raw only.)');
+w('the `replay-` and `grpc-` ones are consistent histories from `bench/history.ts`, stored as raw only.)');
 w();
 
 w('## Results');
@@ -410,6 +412,134 @@ for (const label of replayLabels.length ? replayLabels : ['replay-1M']) {
   });
 }
 
+// ---------------------------------------------------------------- gRPC (issue 6)
+
+/** grpc.tsv (bench/grpc.sh): per case, the sandbox's peak RSS per run, the client's --summary JSON, the extract sandbox's load. */
+const grpcFigures = new Map<string, Map<string, string[]>>();
+for (const [name, key, ...v] of lines('grpc.tsv')) {
+  if (!grpcFigures.has(name!)) grpcFigures.set(name!, new Map());
+  const m = grpcFigures.get(name!)!;
+  m.set(key!, [...(m.get(key!) ?? []), v.join('\t')]);
+}
+const grpcOf = (c: Case, key: string): string[] => grpcFigures.get(c.name)?.get(key) ?? [];
+/** Bytes of block values in the case's data set (generate-history --blocks); NaN without blocks. */
+const blockBytes = (c: Case): number => {
+  const b = dsNum(c.dataset, 'block_bytes');
+  return b > 0 ? b : NaN;
+};
+const objMbps = (c: Case): number => blockBytes(c) / 1e6 / wall(c);
+const opsPerS = (c: Case): number => records(c) / wall(c);
+const sandboxRssMiB = (c: Case): number => {
+  const kib = grpcOf(c, 'sandbox_rss').map(Number).filter((x) => x > 0);
+  return kib.length ? Math.max(...kib) / 1024 : NaN;
+};
+const grpcSummary = (c: Case): Record<string, unknown> | undefined => {
+  const last = grpcOf(c, 'summary').at(-1);
+  try {
+    return last ? (JSON.parse(last) as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const grpcWhats = ['objects', 'meta'] as const;
+const grpcAnchor = (what: string): Case | undefined => get(`anchor/copy-grpc-${what}`);
+const grpcTool = (name: string): string => (name.includes('/restore-') ? 'pach-restore' : 'pach-extract');
+const grpcNames = grpcWhats.flatMap((what) => [`anchor/copy-grpc-${what}`, `grpc/restore-${what}`, `grpc/extract-${what}`]);
+const grpcRan = grpcNames.map(get).filter((c): c is Case => c !== undefined);
+const grpcObjDs = [...datasets.keys()].find((k) => k.startsWith('grpc-objects-')) ?? 'grpc-objects-1GiB';
+const grpcMetaDs = [...datasets.keys()].find((k) => k.startsWith('grpc-meta-')) ?? 'grpc-meta-100k';
+
+const grpcVerdictsFrom = verdicts.length;
+/** "× copy": the case's speed over the file copy's on the same stream (same bytes, so the ratio of walls). */
+const vsCopy = (c: Case, what: string): string => {
+  const a = grpcAnchor(what);
+  return measured(a) ? `${(wall(a!) / wall(c)).toFixed(3)} × the file copy` : 'file copy not run';
+};
+for (const dir of ['restore', 'extract'] as const) {
+  const name = `grpc/${dir}-objects`;
+  target(`gRPC: \`${grpcTool(name)}\` ≥ 100 MB/s of object data, ${grpcObjDs}`, [get(name)], (c) => {
+    const v = objMbps(c);
+    return [`${fmt(v)} MB/s (${fmtBytes(blockBytes(c))} of block values, median ${wall(c).toFixed(2)} s; ${vsCopy(c, 'objects')})`, v >= 100];
+  });
+}
+for (const dir of ['restore', 'extract'] as const) {
+  const name = `grpc/${dir}-meta`;
+  target(`gRPC: \`${grpcTool(name)}\` ≥ 20 k ops/s, ${grpcMetaDs}`, [get(name)], (c) => {
+    const v = opsPerS(c);
+    return [`${fmt(v)} ops/s (${fmt(records(c))} ops, median ${wall(c).toFixed(2)} s; ${vsCopy(c, 'meta')})`, v >= 20e3];
+  });
+}
+for (const what of grpcWhats) {
+  for (const dir of ['restore', 'extract'] as const) {
+    const name = `grpc/${dir}-${what}`;
+    target(`gRPC: \`${grpcTool(name)}\` peak RSS ≤ 128 MiB, ${what === 'objects' ? grpcObjDs : grpcMetaDs}`, [get(name)], (c) =>
+      [`${rssMiB(c).toFixed(0)} MiB (runs: ${c.rssKiB.map((k) => (k / 1024).toFixed(0)).join(', ')}; the sandbox: ${sandboxRssMiB(c).toFixed(0)} MiB)`, rssMiB(c) <= 128]);
+  }
+}
+
+if (grpcRan.length) {
+  const d = (label: string): Map<string, string> => datasets.get(label) ?? new Map<string, string>();
+  w('## gRPC (pach-extract / pach-restore ↔ pachd-sandbox)');
+  w();
+  w('Extract and restore over loopback (issue 6) against `pachd-sandbox --pachd-version 1.12` (the replay model behind pachd\'s gRPC');
+  w('calls; it checks every op as pachd would and keeps object data in its log file in TMPDIR), beside a plain file copy of the same stream');
+  w('in the same run. Both data sets are consistent 1.12 histories from `bench/history.ts` (`generate-history`):');
+  for (const label of [grpcObjDs, grpcMetaDs]) {
+    if (!datasets.has(label)) continue;
+    const gen = d(label).get('gen') ?? '';
+    const detail = /records, \d+ bytes; (.*?); setup/.exec(gen)?.[1] ?? '';
+    w(`- **${label}**: \`generate-history ${d(label).get('gen_args') ?? ''}\`: ${fmt(dsNum(label, 'records'))} records, ${fmtBytes(dsNum(label, 'raw'))} raw` +
+      `${dsNum(label, 'block_bytes') > 0 ? `, of which ${fmtBytes(dsNum(label, 'block_bytes'))} block values` : ''}; ${detail}.`);
+  }
+  w();
+  w('**restore** is `pach-restore FILE` into an empty sandbox (a fresh one per run, started and stopped outside the timed command);');
+  w('**extract** is `pach-extract --to raw > /dev/null` from one sandbox that loaded the same file (`--load`, untimed). **MB/s of object');
+  w('data** is the block values of the data set ÷ wall; **ops/s** is records ÷ wall (every record is one op); **× copy** is the copy\'s');
+  w('wall ÷ the case\'s (the same bytes); **client RSS** is the peak of `pach-restore`/`pach-extract` (`/usr/bin/time`), **sandbox RSS** its');
+  w('VmHWM read just before it was stopped (for extract, reset before every run: the peak while serving it). Median wall of');
+  w(`${machine.get('runs')} runs, largest peaks. Targets (the issue): ≥ 100 MB/s of object data, ≥ 20 k ops/s, client RSS ≤ 128 MiB.`);
+  w();
+  w('| case | data set | wall s (median) | MB/s of object data | ops/s | MB/s of stream | × copy | client RSS MiB | sandbox RSS MiB | notes |');
+  w('|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const name of grpcNames) {
+    const c = get(name);
+    if (!c) continue;
+    if (!measured(c)) {
+      w(`| \`${name}\` | ${c.dataset} | **failed** | | | | | | | see the log of the run |`);
+      continue;
+    }
+    const what = name.endsWith('-objects') ? 'objects' : 'meta';
+    const a = grpcAnchor(what);
+    const ratio = name.startsWith('anchor/') ? '1' : measured(a) ? (wall(a!) / wall(c)).toFixed(3) : '–';
+    const notes: string[] = [];
+    const sum = grpcSummary(c);
+    if (name.includes('/restore-') && sum) notes.push(`${fmt(Number(sum['calls']))} Restore calls, ${fmt(Number(sum['records_out']))} records sent`);
+    if (name.includes('/extract-')) {
+      if (sum) notes.push(`${fmt(Number(sum['records_out']))} records, ${fmtBytes(Number(sum['bytes_out']))} out${Number(sum['records_out']) === records(c) && Number(sum['bytes_out']) === inputBytes(c) ? ' (= the stream)' : ' (**≠ the stream**)'}`);
+      const load = grpcOf(c, 'load_seconds')[0];
+      const loadRss = Number(grpcOf(c, 'load_rss')[0]);
+      if (load) notes.push(`sandbox --load: ${load} s, ${(loadRss / 1024).toFixed(0)} MiB`);
+      if (grpcOf(c, 'rss_reset').includes('no')) notes.push('sandbox peak not reset: includes the load');
+    }
+    w(`| \`${name}\` | ${c.dataset} | ${wall(c).toFixed(2)} | ${fmt(objMbps(c))} | ${fmt(opsPerS(c))} | ${fmt(mbps(c))} | ${ratio} | ${rssMiB(c).toFixed(0)} | ` +
+      `${name.startsWith('anchor/') ? '–' : sandboxRssMiB(c).toFixed(0)} | ${notes.join('; ')} |`);
+  }
+  w();
+  w('| target | measured | result |');
+  w('|---|---|---|');
+  for (const v of verdicts.slice(grpcVerdictsFrom)) w(`| ${v.target.replace(/^gRPC: /, '')} | ${v.measured} | ${v.pass === undefined ? 'not run' : v.pass ? 'PASS' : '**FAIL**'} |`);
+  w();
+  w('Commands (in the data directory; `generate-history` = `node dist/bench/history.js`, `pachd-sandbox`, `pach-restore`, `pach-extract` =');
+  w('`node dist/bin/<tool>.js`; `PACH_TOKEN` is set, since the streams restore auth; `$GRPC_PORT` is the port the sandbox picked):');
+  w();
+  w('```');
+  for (const label of [grpcObjDs, grpcMetaDs]) if (datasets.has(label)) w(`generate-history ${d(label).get('gen_args') ?? ''} > ${label}.raw`);
+  w('pachd-sandbox --quiet --pachd-version 1.12 --port 0 --port-file grpc.port [--load FILE] &   # per restore run; once per extract case, with --load');
+  for (const c of grpcRan) w(c.command);
+  w('```');
+  w();
+}
+
 const tally = (p: boolean | undefined): number => verdicts.filter((v) => v.pass === p).length;
 out.splice(summaryAt, 0, '', `**Targets:** ${tally(true)} pass, ${tally(false)} fail${tally(undefined) ? `, ${tally(undefined)} not run` : ''} (see [Targets](#targets)).`);
 
@@ -424,7 +554,8 @@ w();
 w('## Commands');
 w();
 w('Each ran in the data directory with `pach-convert` = `node dist/bin/pach-convert.js`, `generate` = `node dist/bench/generate.js`,');
-w('`pach-filter` = `node dist/bin/pach-filter.js` and `replay-model` = `node --expose-gc dist/bench/replay.js`,');
+w('`pach-filter` = `node dist/bin/pach-filter.js`, `replay-model` = `node --expose-gc dist/bench/replay.js` and `pach-restore`,');
+w('`pach-extract` = `node dist/bin/<tool>.js` (against a `pachd-sandbox` on `$GRPC_PORT`, see the gRPC section),');
 w("as `/usr/bin/time -f '%e %M' bash -c 'set -euo pipefail; COMMAND'`.");
 w();
 w('```');
@@ -456,6 +587,12 @@ w('  reading, decoding, the model); it must exit 0. `replay/model` is `bench/rep
 w('  and the reader, and its memory figure is the growth of heap + external (V8\'s `external` already holds the ArrayBuffers, so they are');
 w('  not added twice) between a forced GC before the first record and one after the last, divided by the commit ops. Its peak RSS');
 w('  includes the 16 MiB read buffer and the forced GCs\' timing; the figure for users is `replay/verify`\'s.');
+w('- **grpc/** cases (issue 6) time the client only (`pach-restore FILE`, `pach-extract --to raw > /dev/null`) against a');
+w('  `pachd-sandbox` on loopback, started untimed (restore: a fresh, empty one per run; extract: one per case, `--load` of the same');
+w('  file). Their peak RSS above is the client\'s; the sandbox\'s is in the gRPC section (VmHWM from `/proc`). The sandbox replays');
+w('  every op through the replay model and appends it to its log, so a restore measures both sides; the two share the 2 cores.');
+w('  The streams are consistent histories (`bench/history.ts`; with `--blocks` for the object data): the sandbox refuses what');
+w('  pachd would, so a `bench/generate.ts` stream is refused at its first pipeline. `anchor/copy-grpc-…` is `cat FILE > copy`.');
 w('- The box has 2 cores and is shared; a load average well above 0 at start or end means other work ran too. Compare cases of one run.');
 w();
 

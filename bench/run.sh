@@ -30,6 +30,13 @@
 #                  Their -v stderr (records carried / re-encoded / dropped, the loss summary)
 #                  goes to version-*.log and into the report; a loss is expected, a non-zero
 #                  exit fails the case.
+#   grpc/...       issue 6, in bench/grpc.sh: pach-restore FILE into an empty pachd-sandbox (1.12,
+#                  loopback; a fresh one per run) and pach-extract --to raw > /dev/null from a sandbox
+#                  that loaded FILE, on two consistent histories from bench/history.ts:
+#                  grpc-objects-1GiB (--repos 20 --commits 5000 --blocks 1GiB: MB/s of block values)
+#                  and grpc-meta-100k (--repos 50 --commits 100000: ~240 k ops, ops/s), beside
+#                  anchor/copy-grpc-objects / -meta (`cat FILE > copy`); the peak RSS of the client
+#                  (here) and of the sandbox (VmHWM, in grpc.tsv) for the report's "gRPC" section.
 # Every case runs under GNU `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS of the
 # largest process), BENCH_RUNS times (median wall, largest RSS); the 8 GiB ones once.
 #
@@ -43,10 +50,15 @@
 #   BENCH_FILTER=replay bash bench/run.sh             # only the replay model and its anchors (~2-3 min)
 #   BENCH_FILTER=replay BENCH_RUNS=1 BENCH_REPLAY_REPOS=20 BENCH_REPLAY_COMMITS=5000 bash bench/run.sh
 #                                                     # a quick check of the replay cases
+#   BENCH_FILTER=grpc bash bench/run.sh               # only the gRPC cases and their anchors
+#   BENCH_FILTER=grpc BENCH_RUNS=1 BENCH_GRPC_OBJECTS_SIZE=64MiB BENCH_GRPC_META_COMMITS=10000 bash bench/run.sh
+#                                                     # a quick check of the gRPC cases (~1 min)
 # Knobs: BENCH_RUNS (3), BENCH_STREAM_RUNS (1; also for gen/ and replay/model), BENCH_SEED (42),
 # BENCH_OBJECTS_SIZE (1GiB), BENCH_METADATA_SIZE (256MiB), BENCH_STREAM_SIZE (8GiB),
 # BENCH_JQ_SLICE (128MiB), BENCH_GEN_RECORDS (5000000), BENCH_REPLAY_REPOS (1000),
-# BENCH_REPLAY_COMMITS (1000000; the data set is named after it: replay-1M), BENCH_OUT (file for the report),
+# BENCH_REPLAY_COMMITS (1000000; the data set is named after it: replay-1M), BENCH_GRPC_OBJECTS_SIZE (1GiB),
+# BENCH_GRPC_OBJECTS_REPOS (20), BENCH_GRPC_OBJECTS_COMMITS (5000), BENCH_GRPC_META_REPOS (50),
+# BENCH_GRPC_META_COMMITS (100000; grpc-meta-100k), BENCH_OUT (file for the report),
 # BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~10 GB of data sets go;
 # removed at exit). dist/ is copied there first, so a rebuild during the run is harmless.
 #
@@ -55,7 +67,8 @@
 # same records, so every case of a data set can be compared. "x cat|cat" divides by the
 # anchor on the same data set; for version/ cases, "% of pass-through" divides by the
 # pass-through on the same file in the same run; replay/ cases count ops/s (every record is
-# an op) and compare with cat and zstd -1 reading the same file in the same run. The box is
+# an op) and compare with cat and zstd -1 reading the same file in the same run; grpc/ cases count
+# MB/s of block values and ops/s and compare with a file copy of the same stream. The box is
 # small and shared: compare cases of one run, not runs of different days; the machine section
 # records the load average.
 set -euo pipefail
@@ -82,11 +95,15 @@ for tool in /usr/bin/time zstd jq node; do
   command -v "$tool" > /dev/null || { echo "bench: $tool is needed" >&2; exit 1; }
 done
 [[ -f dist/bench/generate.js && -f dist/bin/pach-convert.js && -f dist/bench/report.js && -f dist/bin/pach-filter.js \
-  && -f dist/bench/history.js && -f dist/bench/replay.js && -d node_modules ]] \
+  && -f dist/bench/history.js && -f dist/bench/replay.js && -f dist/bin/pachd-sandbox.js && -f dist/bin/pach-restore.js \
+  && -f dist/bin/pach-extract.js && -d node_modules ]] \
   || { echo "bench: build first (npx tsc -p . or make build)" >&2; exit 1; }
 
+# The grpc/ cases (issue 6) live in their own file; it may leave a sandbox running when interrupted.
+source "$ROOT/bench/grpc.sh"
+
 D=$(mktemp -d "${TMPDIR:-/tmp}/pach-bench.XXXXXX")
-if [[ -n ${BENCH_KEEP:-} ]]; then trap 'echo "bench: kept $D" >&2' EXIT; else trap 'rm -rf "$D"' EXIT; fi
+if [[ -n ${BENCH_KEEP:-} ]]; then trap 'grpc_sandbox_down; echo "bench: kept $D" >&2' EXIT; else trap 'grpc_sandbox_down; rm -rf "$D"' EXIT; fi
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -103,6 +120,9 @@ printf '#!/bin/sh\nexec node %q/app/dist/bin/pach-filter.js "$@"\n' "$D" > "$D/b
 # (not `history`: that is a bash builtin)
 printf '#!/bin/sh\nexec node %q/app/dist/bench/history.js "$@"\n' "$D" > "$D/bin/generate-history"
 printf '#!/bin/sh\nexec node --expose-gc %q/app/dist/bench/replay.js "$@"\n' "$D" > "$D/bin/replay-model"
+for tool in pachd-sandbox pach-restore pach-extract; do
+  printf '#!/bin/sh\nexec node %q/app/dist/bin/%s.js "$@"\n' "$D" "$tool" > "$D/bin/$tool"
+done
 chmod +x "$D/bin/"*
 export PATH="$D/bin:$PATH"
 
@@ -220,16 +240,29 @@ median() { tr ' ' '\n' | sort -g | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR
 # run_case NAME DATASET INPUT_FILE|- RECORDS RUNS 'COMMAND' [RSS_FILE]
 # Runs COMMAND (in $D, with pipefail) RUNS times under /usr/bin/time; appends one line to
 # results.tsv. RSS_FILE: take the peak RSS from there (a /usr/bin/time -o inside COMMAND)
-# instead of from the whole pipeline.
+# instead of from the whole pipeline. RUN_BEFORE / RUN_AFTER, when set (as a prefix of the
+# call), name functions run untimed before and after every run: RUN_BEFORE NAME RUN (a failure
+# fails the case), RUN_AFTER NAME RUN ok|failed (bench/grpc.sh starts and stops a sandbox there).
 run_case() {
   local name=$1 label=$2 input=$3 records=$4 runs=$5 cmd=$6 rss_file=${7:-}
   selected "$name" || return 0
   local walls=() rsss=() status=ok i bytes line wall rss
   log "$name: $cmd"
   for ((i = 1; i <= runs; i++)); do
+    if [[ -n ${RUN_BEFORE:-} ]] && ! "$RUN_BEFORE" "$name" "$i"; then
+      status=failed
+      log "$name: run $i: $RUN_BEFORE failed"
+      break
+    fi
     if ! (cd "$D" && /usr/bin/time -f '%e %M' -o "$D/time.out" bash -c "set -euo pipefail; $cmd"); then
       status=failed
       log "$name: run $i failed: $(head -1 "$D/time.out")"
+      if [[ -n ${RUN_AFTER:-} ]]; then "$RUN_AFTER" "$name" "$i" failed || true; fi
+      break
+    fi
+    if [[ -n ${RUN_AFTER:-} ]] && ! "$RUN_AFTER" "$name" "$i" ok; then
+      status=failed
+      log "$name: run $i: $RUN_AFTER failed"
       break
     fi
     line=$(tail -1 "$D/time.out")
@@ -401,6 +434,7 @@ bench_version 1.13 1.9 metadata "$META_SIZE" "meta-$META_SIZE"
 bench_stream "$STREAM_SIZE"
 bench_generator
 bench_replay
+bench_grpc
 printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
 printf 'elapsed\t%s\n' "$(($(date +%s) - START))" >> "$MACHINE"
 printf 'jq_slice\t%s\n' "$JQ_SLICE" >> "$MACHINE"
