@@ -25,7 +25,7 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.enable_retries': 0,
   // A receive window of a few messages instead of HTTP/2's 64 KiB: Extract's data flows without
   // waiting for a window update every 64 KiB (flow control still bounds what is buffered).
-  'grpc-node.flow_control_window': 32 * 1024 * 1024,
+  'grpc-node.flow_control_window': 8 * 1024 * 1024,
 };
 
 export interface ClientOptions {

@@ -183,7 +183,7 @@ export class SandboxCluster {
    * Applies one record of the cluster's own op version; throws a Refusal when
    * pachd would. `token`: the caller's token (null when replaying the state file).
    */
-  apply(rec: OpRecord, token: string | null | undefined, at?: number): void {
+  apply(rec: OpRecord, token: string | null | undefined, at?: number, owned = false): void {
     const env = envelopeOf(rec);
     if (env.version !== this.version) throw new Refusal(`cannot apply a ${env.version} op to a ${this.version} cluster`, undefined, 'version');
     const kind = env.kind;
@@ -199,7 +199,8 @@ export class SandboxCluster {
       model.problems.length = before;
       throw new Refusal(refused.pachd ?? refused.message, refused);
     }
-    const bytes = Buffer.from(rec.bytes);
+    // Records from a Restore call are their own buffers; others (a --load chunk, the ladder's arena) are copied.
+    const bytes = owned && rec.bytes instanceof Buffer ? rec.bytes : Buffer.from(rec.bytes);
     // `at`: replaying the log itself, whose records are already where they are.
     const offset = at ?? this.log.append(bytes);
     this.applied++;
@@ -471,6 +472,25 @@ export interface ExtractFlags {
   no_auth?: boolean;
 }
 
+/** Writes every buffer, in order, without joining them first. */
+function writeAll(fd: number, bufs: Buffer[]): void {
+  let i = 0;
+  while (i < bufs.length) {
+    let n = fs.writevSync(fd, bufs.slice(i, i + 1024));
+    // A short write: skip what went out, and cut the buffer it stopped in.
+    while (n > 0 && i < bufs.length) {
+      const b = bufs[i]!;
+      if (n >= b.length) {
+        n -= b.length;
+        i++;
+      } else {
+        bufs[i] = b.subarray(n);
+        n = 0;
+      }
+    }
+  }
+}
+
 function timestamp(sec: number): Msg {
   const whole = Math.floor(sec);
   return { seconds: whole, nanos: Math.round((sec - whole) * 1e9) };
@@ -532,7 +552,7 @@ class RecordLog {
 
   flush(): void {
     if (!this.pending.length) return;
-    fs.writeSync(this.fd, Buffer.concat(this.pending, this.pendingBytes));
+    writeAll(this.fd, this.pending);
     this.pending = [];
     this.pendingBytes = 0;
   }

@@ -47,6 +47,9 @@ export interface ServerOptions {
 type Access = 'anyone' | 'user' | 'admin';
 type Status = Partial<grpc.StatusObject> & { code: grpc.status };
 
+/** The HTTP/2 receive window the sandbox advertises (per stream and per connection). */
+const RECEIVE_WINDOW = 32 * 1024 * 1024;
+
 const NO_TOKEN = 'no authentication token (try logging in)';
 
 function status(code: grpc.status, details: string): Status {
@@ -140,9 +143,17 @@ export class SandboxServer {
   async listen(): Promise<number> {
     const creds = this.opts.tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: this.opts.tls.cert, private_key: this.opts.tls.key }], false) : grpc.ServerCredentials.createInsecure();
     const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    // HTTP/2's default receive window is 64 KiB per stream and per connection: a Restore call
+    // carrying 10 MiB block ops would wait for a window update every 64 KiB. grpc-js has no
+    // server option for it, so its http2 settings and sessions are reached directly.
+    const internals = this.server as unknown as { commonServerOptions?: { settings?: Record<string, number> }; http2Servers?: Map<NodeJS.EventEmitter, unknown> };
+    if (internals.commonServerOptions) internals.commonServerOptions.settings = { ...internals.commonServerOptions.settings, initialWindowSize: RECEIVE_WINDOW };
     this.port = await new Promise<number>((resolve, reject) => {
       this.server.bindAsync(`${host}:${this.opts.port}`, creds, (err, port) => (err ? reject(err) : resolve(port)));
     });
+    for (const h2 of internals.http2Servers?.keys() ?? []) {
+      h2.on('session', (session: { setLocalWindowSize?: (n: number) => void }) => session.setLocalWindowSize?.(RECEIVE_WINDOW));
+    }
     return this.port;
   }
 
@@ -264,7 +275,7 @@ export class SandboxServer {
         if (v !== c.version) records = convertOpVersion(records, { to: c.version, ledger: new LossLedger() });
         for await (const batch of records) {
           for (const rec of batch) {
-            c.apply(rec, token);
+            c.apply(rec, token, undefined, v === c.version);
             applied++;
           }
         }

@@ -208,7 +208,8 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
     }
   });
 
-  const write = async (rec: OpRecord): Promise<void> => {
+  /** Sends one RestoreRequest (`msg`, the record already wrapped). */
+  const write = async (msg: Buffer): Promise<void> => {
     sending = true;
     if (!open) {
       open = client.clientStream(PATHS.restore, 'Restore');
@@ -218,7 +219,6 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
     }
     // grpc-js's stream says "full" at 16 messages, each waiting for its HTTP/2 write: letting a few
     // thousand small ones (at most QUEUED_BYTES) queue keeps the socket busy.
-    const msg = wrapRestoreRequest(rec.bytes);
     queuedBytes += msg.length;
     const more = open.call.write(msg, () => (queuedBytes -= msg.length));
     if (!more && (open.call.writableLength > QUEUED_MESSAGES || queuedBytes > QUEUED_BYTES)) {
@@ -272,7 +272,7 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
       await sleep(wait);
       try {
         const recs = await settleDoubt(client, targetOp, SEED_CLOCK, pending.recs, jobOrdinal, ctx);
-        for (const rec of recs) await write(rec);
+        for (const rec of recs) await write(wrapRestoreRequest(rec.bytes));
         await finishCall();
         if (!recs.length) ack();
         return;
@@ -325,15 +325,17 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
           skipped++;
           continue;
         }
+        // The request is the one copy of the record kept: for the retry buffer, a view into it.
+        const msg = wrapRestoreRequest(rec.bytes);
         if (pending.kept) {
-          pending.recs.push({ bytes: Buffer.from(rec.bytes), index: rec.index, offset: -1, env });
+          pending.recs.push({ bytes: msg.subarray(msg.length - rec.bytes.length), index: rec.index, offset: -1, env });
           pending.bytes += rec.bytes.length;
           if (pending.bytes > RETRY_BUFFER_BYTES) pending = { recs: [], bytes: 0, kept: false };
         }
         sent++;
         ctx.stats.counts[env.kind] = (ctx.stats.counts[env.kind] ?? 0) + 1;
         try {
-          await write(rec);
+          await write(msg);
         } catch (err) {
           await recover(err);
           continue;
