@@ -61,6 +61,7 @@ import { EXIT } from '../lib/cli/exit-codes.js';
 import { Rng } from './rng.js';
 import { EpipeExit, writeStdoutSync } from './stdout.js';
 import { OP_VERSIONS, OpType, kindField, payloadType, slotByVersion, type OpKind, type OpVersion } from '../lib/schema/registry.js';
+import { parseSize as parseSizeText } from './size.js';
 
 const USAGE = `usage: generate (--size SIZE | --count N) [--mix objects|metadata] [--seed N] [--version 1.7..1.13]
   SIZE: bytes, or with a unit: 512MiB, 1GiB, 8GiB, 100MB, 2G (binary units for K/M/G without B)
@@ -81,19 +82,10 @@ interface Options {
   version: OpVersion;
 }
 
-const UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kib: 1024, kb: 1000,
-  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
-  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
-  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
-};
-
 function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`--size: expected a size like 1GiB or 268435456, got ${text}`);
-  return Math.round(Number(m[1]) * unit);
+  const size = parseSizeText(text);
+  if (size === undefined) throw new UsageError(`--size: expected a size like 1GiB or 268435456, got ${text}`);
+  return size;
 }
 
 function parseArgs(argv: string[]): Options {

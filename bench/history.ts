@@ -96,6 +96,7 @@ import { EXIT } from '../lib/cli/exit-codes.js';
 import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/registry.js';
 import { Rng } from './rng.js';
 import { EpipeExit, writeStdoutSync } from './stdout.js';
+import { parseSize as parseSizeText } from './size.js';
 
 const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none] [--blocks SIZE]
   writes a consistent 1.12 extract (raw framing: 8-byte LE length + admin.Op per record) to stdout;
@@ -120,19 +121,11 @@ interface Options {
   blocks: number;
 }
 
-const SIZE_UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1024, kib: 1024, kb: 1000,
-  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
-  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
-};
-
-/** A size as bench/generate.ts reads --size: bytes, or with a unit (binary for K/M/G without B). */
+/** A size as bench/generate.ts reads --size (bench/size.ts). */
 function parseSize(flag: string, text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(text.trim());
-  const unit = m ? SIZE_UNITS[m[2]!.toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new UsageError(`--${flag}: expected a size like 1GiB or 268435456, got ${text}`);
-  return Math.round(Number(m[1]) * unit);
+  const size = parseSizeText(text);
+  if (size === undefined) throw new UsageError(`--${flag}: expected a size like 1GiB or 268435456, got ${text}`);
+  return size;
 }
 
 function parseArgs(argv: string[]): Options {

@@ -5,12 +5,12 @@
  * output, and a pachd-sandbox --state survives a restart (also in the middle
  * of a restore, which --resume then finishes).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { parseView, renderView } from '../helpers/json-edit.js';
 import { AUTH_DUMP, SORT_DUMP, lines, pachctlRecords, readFixture, runShell, runTool, sh, splitRaw, tempDir, type RunResult } from '../helpers/run.js';
+import { prefixSha as journalPrefixSha, type Journal } from '../helpers/journal.js';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 const AT = '2020-12-16T00:00:00Z';
@@ -20,23 +20,7 @@ const DUMP = readFixture(AUTH_DUMP);
 const RECORDS = await pachctlRecords(DUMP);
 const VIEW = parseView((await runTool('pach-convert', ['--to', 'json', AUTH_DUMP])).stdout.toString());
 
-function prefixSha(n: number): string {
-  const h = createHash('sha256');
-  for (const r of RECORDS.slice(0, n)) {
-    const len = Buffer.alloc(8);
-    len.writeBigInt64LE(BigInt(r.length));
-    h.update(len).update(r);
-  }
-  return h.digest('hex');
-}
-
-interface Journal {
-  acked: number;
-  acked_sha256: string;
-  in_flight: number;
-  complete: boolean;
-  last_error?: string;
-}
+const prefixSha = (n: number): string => journalPrefixSha(RECORDS, n);
 
 const readJournal = (file: string): Journal => JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
 

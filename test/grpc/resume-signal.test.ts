@@ -7,11 +7,11 @@
  * applied before the interruption: the resume must not apply it again.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { AUTH_DUMP, binPath, nodeCommand, pachctlRecords, readFixture, runShell, runTool, sh, tempDir, testEnv } from '../helpers/run.js';
+import { prefixSha as journalPrefixSha, type Journal } from '../helpers/journal.js';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 const AT = '2020-12-16T00:00:00Z';
@@ -20,23 +20,7 @@ const ENV = { PACH_TOKEN: TOKEN };
 const DUMP = readFixture(AUTH_DUMP);
 const RECORDS = await pachctlRecords(DUMP);
 
-function prefixSha(n: number): string {
-  const h = createHash('sha256');
-  for (const r of RECORDS.slice(0, n)) {
-    const len = Buffer.alloc(8);
-    len.writeBigInt64LE(BigInt(r.length));
-    h.update(len).update(r);
-  }
-  return h.digest('hex');
-}
-
-interface Journal {
-  acked: number;
-  acked_sha256: string;
-  in_flight: number;
-  complete: boolean;
-  last_error?: string;
-}
+const prefixSha = (n: number): string => journalPrefixSha(RECORDS, n);
 
 /** The journal, or undefined while there is none (it is renamed into place whole, so it always parses). */
 function journalAt(file: string): Journal | undefined {

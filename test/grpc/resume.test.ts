@@ -7,12 +7,12 @@
  * no record was lost or applied twice (a job or a token applied twice would
  * show: pachd gives a job a new ID, and keeps every token it is given).
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { parseView } from '../helpers/json-edit.js';
 import { AUTH_DUMP, lines, pachctlRecords, readFixture, runShell, runTool, sh, tempDir } from '../helpers/run.js';
+import { prefixSha as journalPrefixSha, type Journal } from '../helpers/journal.js';
 import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 // The dump's enterprise activation expired in 2021: the sandbox's clock is set before that.
@@ -25,25 +25,7 @@ const DUMP = readFixture(AUTH_DUMP);
 const RECORDS = await pachctlRecords(DUMP);
 const KINDS = parseView((await runTool('pach-convert', ['--to', 'json', AUTH_DUMP])).stdout.toString()).map((r) => r.kind);
 
-/** SHA-256 of the first `n` records, each as 8-byte little-endian length + bytes (the journal's `acked_sha256`). */
-function prefixSha(n: number): string {
-  const h = createHash('sha256');
-  for (const r of RECORDS.slice(0, n)) {
-    const len = Buffer.alloc(8);
-    len.writeBigInt64LE(BigInt(r.length));
-    h.update(len).update(r);
-  }
-  return h.digest('hex');
-}
-
-interface Journal {
-  acked: number;
-  acked_sha256: string;
-  in_flight: number;
-  complete: boolean;
-  last_error?: string;
-  target: { address: string; pachd_version: string; cluster_id: string };
-}
+const prefixSha = (n: number): string => journalPrefixSha(RECORDS, n);
 
 const readJournal = (file: string): Journal => JSON.parse(fs.readFileSync(file, 'utf8')) as Journal;
 
