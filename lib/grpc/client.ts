@@ -12,7 +12,7 @@ import { PATHS, serviceDefinition } from './services.js';
 import type { Target } from './target.js';
 
 /** pachd's grpcutil.MaxMsgSize, on both sides, at every 1.x release. */
-export const MAX_MESSAGE_BYTES = 20 * 1024 * 1024;
+const MAX_MESSAGE_BYTES = 20 * 1024 * 1024;
 
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
@@ -57,7 +57,7 @@ const TLS_TEXT = /certificate|self[- ]signed|SSL|TLS|handshake|unable to verify/
  * A gRPC failure as a PachError. `connecting`: no answer has come from pachd
  * yet, so UNAVAILABLE means unreachable (69) rather than gone mid-stream (75).
  */
-export function grpcFailure(err: grpc.ServiceError, what: string, target: Target, connecting: boolean): PachError {
+function grpcFailure(err: grpc.ServiceError, what: string, target: Target, connecting: boolean): PachError {
   // grpc-js ends some details with an empty "Resolution note:".
   const details = (err.details || err.message || '').replace(/\s+/g, ' ').replace(/\s*Resolution note:\s*$/, '').trim();
   const at = target.display;

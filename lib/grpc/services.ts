@@ -16,7 +16,7 @@ import { descriptor } from '../schema/gen/pachyderm.js';
 
 /** Every message and service of pachd 1.13 (built on first use: the stream tools never pay for it). */
 let full: protobuf.Root | undefined;
-export function grpcRoot(): protobuf.Root {
+function grpcRoot(): protobuf.Root {
   return (full ??= protobuf.Root.fromJSON(descriptor));
 }
 
@@ -92,9 +92,6 @@ export function serviceDefinition(serviceName: string): Record<string, MethodDef
   }
   return defs;
 }
-
-/** The services pachd-sandbox serves. */
-export const SERVED_SERVICES = ['admin.API', 'versionpb.API', 'pfs.API', 'pps.API', 'auth.API'] as const;
 
 /** `RestoreRequest{op: record}`: field 1, length-delimited. */
 export function wrapRestoreRequest(op: Uint8Array): Buffer {

@@ -57,7 +57,7 @@ export interface Target {
 }
 
 /** pachd's NodePort (DefaultPachdNodePort); 650 is the in-cluster port. */
-export const DEFAULT_PACHD_PORT = 30650;
+const DEFAULT_PACHD_PORT = 30650;
 
 const SCHEMES: Record<string, boolean> = { grpc: false, http: false, grpcs: true, https: true };
 const HOST_NAME = /^[A-Za-z0-9_.-]+$/;

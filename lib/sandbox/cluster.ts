@@ -27,7 +27,7 @@ import { Replayer } from '../replay/replay.js';
 import { OP_VERSIONS, payloadType, slotByVersion, type OpVersion } from '../schema/registry.js';
 
 /** The release a sandbox of each op version answers GetVersion with: the last of that line (1.11.0: 1.11.1+ writes 1.12 ops). */
-export const PACHD_RELEASES: Record<OpVersion, [number, number, number]> = {
+const PACHD_RELEASES: Record<OpVersion, [number, number, number]> = {
   '1.7': [1, 7, 14],
   '1.8': [1, 8, 8],
   '1.9': [1, 9, 12],
@@ -37,7 +37,7 @@ export const PACHD_RELEASES: Record<OpVersion, [number, number, number]> = {
   '1.13': [1, 13, 4],
 };
 
-export function minorOf(version: OpVersion): number {
+function minorOf(version: OpVersion): number {
   return Number(version.split('.')[1]);
 }
 
@@ -498,10 +498,6 @@ function timestamp(sec: number): Msg {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
-}
-
-export function tokenHash(token: string): string {
-  return sha256(token);
 }
 
 function metaPath(statePath: string): string {

@@ -438,7 +438,7 @@ function alreadyThere(target: ClusterModel, rec: OpRecord, env: OpEnvelope, jobO
 }
 
 /** The target as a model: its extract (no objects) replayed, settled as `--onto` does. */
-export async function targetModel(client: PachdClient, targetOp: OpVersion, args: { at?: string }): Promise<ClusterModel> {
+async function targetModel(client: PachdClient, targetOp: OpVersion, args: { at?: string }): Promise<ClusterModel> {
   return (await readTarget(client, targetOp, args)).model;
 }
 
