@@ -173,6 +173,8 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   if (!args.resume) await preflight(client, ctx, { needsToken, onConflict: args.onConflict, address });
   // The stream as pachd would take it, for naming the op a refused call stopped at (and, with skip, what the target has).
   const side = new Replayer({ pachdVersion: targetOp }, targetOp, args.onConflict === 'skip' ? seeded : undefined);
+  /** The target's jobs per pipeline before anything is sent (the side model of a skip run counts the stream's too). */
+  const targetJobs = seeded ? jobCounts(seeded) : new Map<string, number>();
 
   // ---------------------------------------------------------------- sending
   const hash = new RecordHash();
@@ -308,11 +310,12 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
             throw new PachError('PACH_JOURNAL_MISMATCH', `${name} is not the stream journal ${journalPath} was restoring: its first ${journal.acked} records differ (SHA-256)`, 'DATA', { record: rec.index });
           }
         }
-        if (args.resume && NOT_REPEATABLE.has(env.kind) && seeded && alreadyThere(seeded, rec, env, jobOrdinal)) {
-          // An op after the journal's point that the target already has (the interrupted call applied it).
+        if (seeded && NOT_REPEATABLE.has(env.kind) && alreadyThere(seeded, rec, env, jobOrdinal, targetJobs)) {
+          // An op the target already has: applied by the interrupted call (--resume), or there before (skip).
           ctx.log.info(`record ${rec.index}: the ${env.kind} op is already in the target; not sent again`);
+          if (args.onConflict === 'skip') skipped++;
+          else side.apply(rec);
           hash.add(rec.bytes);
-          side.apply(rec);
           lastIndex = rec.index;
           continue;
         }
@@ -417,16 +420,12 @@ function jobPipeline(rec: OpRecord, env: OpEnvelope): string {
 }
 
 /** Whether an op that must not be applied twice is already in the target (seeded from its extract). */
-function alreadyThere(target: ClusterModel, rec: OpRecord, env: OpEnvelope, jobOrdinal: Map<number, number>): boolean {
+function alreadyThere(target: ClusterModel, rec: OpRecord, env: OpEnvelope, jobOrdinal: Map<number, number>, targetJobs = jobCounts(target)): boolean {
   const body = payloadType(env.version, env.kind)!.decode(rec.bytes.subarray(env.payloadStart, env.payloadEnd)) as unknown as Record<string, any>;
   switch (env.kind) {
-    case 'job': {
-      const name: string = body.pipeline?.name ?? '';
-      let have = 0;
-      for (const n of target.pipelines.get(name)?.jobs.values() ?? []) have += n;
+    case 'job':
       // Jobs are applied in stream order: the target has this one when it has as many as the stream up to it.
-      return have >= (jobOrdinal.get(rec.index) ?? Infinity);
-    }
+      return (targetJobs.get(body.pipeline?.name ?? '') ?? 0) >= (jobOrdinal.get(rec.index) ?? Infinity);
     case 'restore_auth_token':
       return target.hasToken(body.token?.hashed_token ?? '');
     case 'activate_auth':
@@ -454,6 +453,17 @@ export async function readTarget(client: PachdClient, targetOp: OpVersion, args:
   const model = replayer.end();
   model.settle();
   return { model, records: replayer.records };
+}
+
+/** Jobs per pipeline in a model of the target. */
+function jobCounts(target: ClusterModel): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [name, p] of target.pipelines) {
+    let n = 0;
+    for (const c of p.jobs.values()) n += c;
+    counts.set(name, n);
+  }
+  return counts;
 }
 
 /** Re-reads the target for the call in doubt and leaves out the ops that must not be applied twice and already were. */
