@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { AUTH_DUMP, binPath, nodeCommand, pachctlRecords, readFixture, runShell, runTool, sh, tempDir, testEnv } from '../helpers/run.js';
+import { AUTH_DUMP, binPath, nodeCommand, pachctlRecords, readFixture, runTool, tempDir, testEnv } from '../helpers/run.js';
 import { prefixSha as journalPrefixSha, type Journal } from '../helpers/journal.js';
-import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { checkAuthDumpCluster, startSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 const AT = '2020-12-16T00:00:00Z';
 const TOKEN = 'tok-signal-41d2b8';
@@ -68,20 +68,7 @@ function restoreUntil(sb: Sandbox, journal: string, ackedAtLeast: number, batch:
   });
 }
 
-async function checkCluster(t: Test, sb: Sandbox): Promise<void> {
-  const x = await runTool('pach-extract', ['--pachd', sb.address, '--to', 'pachctl'], { env: ENV });
-  t.equal(x.code, 0, `pach-extract exits 0 ${x.stderr}`);
-  if (x.stdout.equals(DUMP)) t.pass('the extract is byte-identical to the dump');
-  else {
-    const got = await pachctlRecords(x.stdout);
-    const at = got.findIndex((r, i) => !RECORDS[i] || !r.equals(RECORDS[i]!));
-    t.fail(`the extract differs from the dump: ${got.length} records (dump: ${RECORDS.length}), first difference at record ${at}`);
-  }
-  const list = await runShell(`${sh('pach-extract')} --pachd ${sb.address} --no-objects | ${sh('pach-filter')} --list --format json`, { env: ENV });
-  const toc = JSON.parse(list.stdout.toString());
-  t.equal(toc.counts.job, 10, '10 jobs in the cluster');
-  t.equal(toc.auth.tokens, 1, 'one restored token');
-}
+const checkCluster = (t: Test, sb: Sandbox): Promise<void> => checkAuthDumpCluster(t, sb, ENV, DUMP, RECORDS);
 
 const cases: Array<[string, number, number]> = [
   // [what, interrupt once this many records are acknowledged, --batch-records]

@@ -13,7 +13,7 @@ import t, { type Test } from 'tap';
 import { parseView } from '../helpers/json-edit.js';
 import { AUTH_DUMP, lines, pachctlRecords, readFixture, runShell, runTool, sh, tempDir } from '../helpers/run.js';
 import { prefixSha as journalPrefixSha, type Journal } from '../helpers/journal.js';
-import { startSandbox, type Sandbox } from '../helpers/sandbox.js';
+import { checkAuthDumpCluster, startSandbox, type Sandbox } from '../helpers/sandbox.js';
 
 // The dump's enterprise activation expired in 2021: the sandbox's clock is set before that.
 const AT = '2020-12-16T00:00:00Z';
@@ -33,22 +33,7 @@ function sandbox(t: Test, dir: string, faults: string[]): Promise<Sandbox> {
   return startSandbox(t, { version: '1.11', dir, args: ['--at', AT, ...faults], env: ENV });
 }
 
-/** The sandbox's extract, as pachctl would write it, compared with the dump; and its jobs and tokens counted. */
-async function checkCluster(t: Test, sb: Sandbox): Promise<void> {
-  const x = await runTool('pach-extract', ['--pachd', sb.address, '--to', 'pachctl'], { env: ENV });
-  t.equal(x.code, 0, `pach-extract exits 0 ${x.stderr}`);
-  if (x.stdout.equals(DUMP)) t.pass('the extract is byte-identical to the dump');
-  else {
-    const got = await pachctlRecords(x.stdout);
-    const at = got.findIndex((r, i) => !RECORDS[i] || !r.equals(RECORDS[i]!));
-    t.fail(`the extract differs from the dump: ${got.length} records (dump: ${RECORDS.length}), first difference at record ${at}`);
-  }
-  const list = await runShell(`${sh('pach-extract')} --pachd ${sb.address} --no-objects | ${sh('pach-filter')} --list --format json`, { env: ENV });
-  t.equal(list.stderr, '', 'nothing on stderr from extract | list');
-  const toc = JSON.parse(list.stdout.toString());
-  t.equal(toc.counts.job, 10, '10 jobs in the cluster');
-  t.equal(toc.auth.tokens, 1, 'one restored token');
-}
+const checkCluster = (t: Test, sb: Sandbox): Promise<void> => checkAuthDumpCluster(t, sb, ENV, DUMP, RECORDS);
 
 /** Ops a second application would not leave as the first did: a job gets a new ID, a token "cannot overwrite", auth is "already activated". */
 const ONCE = new Set(['job', 'restore_auth_token', 'activate_auth', 'activate_enterprise']);

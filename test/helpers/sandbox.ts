@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { binPath, nodeCommand, testEnv } from './run.js';
+import type { Test } from 'tap';
+import { binPath, nodeCommand, pachctlRecords, runShell, runTool, sh, testEnv } from './run.js';
 
 export interface Sandbox {
   /** `127.0.0.1:PORT`, for --pachd. */
@@ -77,4 +78,25 @@ export async function startSandbox(t: { teardown(fn: () => unknown): void }, o: 
   await waitFor('listening on');
   const port = Number(fs.readFileSync(portFile, 'utf8').trim());
   return { address: `127.0.0.1:${port}`, port, stderr: () => err, waitFor, stop, child };
+}
+
+/**
+ * The cluster holds exactly the real 1.11 dump: its extract, as pachctl writes it, is the dump
+ * byte for byte (else the first record that differs is named), and it lists 10 jobs and one
+ * restored token (a job or token applied twice would show).
+ */
+export async function checkAuthDumpCluster(t: Test, sb: Sandbox, env: Record<string, string>, dump: Buffer, records: Buffer[]): Promise<void> {
+  const x = await runTool('pach-extract', ['--pachd', sb.address, '--to', 'pachctl'], { env });
+  t.equal(x.code, 0, `pach-extract exits 0 ${x.stderr}`);
+  if (x.stdout.equals(dump)) t.pass('the extract is byte-identical to the dump');
+  else {
+    const got = await pachctlRecords(x.stdout);
+    const at = got.findIndex((r, i) => !records[i] || !r.equals(records[i]!));
+    t.fail(`the extract differs from the dump: ${got.length} records (dump: ${records.length}), first difference at record ${at}`);
+  }
+  const list = await runShell(`${sh('pach-extract')} --pachd ${sb.address} --no-objects | ${sh('pach-filter')} --list --format json`, { env });
+  t.equal(list.stderr, '', 'nothing on stderr from extract | list');
+  const toc = JSON.parse(list.stdout.toString());
+  t.equal(toc.counts.job, 10, '10 jobs in the cluster');
+  t.equal(toc.auth.tokens, 1, 'one restored token');
 }
