@@ -24,7 +24,7 @@ import { hop1_10 } from './convert/1_10-to-1_11.js';
 import { hop1_11 } from './convert/1_11-to-1_12.js';
 import { hop1_12 } from './convert/1_12-to-1_13.js';
 import { DirectionEngine, spliceFields, UNCHANGED, type PendingLoss } from './hop-engine.js';
-import { loseOrThrow, type LossPolicy } from './loss.js';
+import { LossLedger, loseOrThrow, type LossPolicy } from './loss.js';
 import type { Hop, Msg } from './mapping.js';
 import { treesDown, treesUp } from './trees.js';
 
@@ -89,6 +89,16 @@ export interface LadderStats {
 export function convertOpVersion(records: RecordStream, opts: LossPolicy, stats?: LadderStats, tuning: LadderTuning = {}): RecordStream {
   const s = stats ?? { carried: 0, spliced: 0, reencoded: 0, dropped: 0 };
   return withTrees(records, opts, (input) => ladderStage(input, opts, s, tuning));
+}
+
+/**
+ * A stream of op version `from` as a pachd reading `to` takes it: unchanged when the versions
+ * are equal, converted up when `from` is older (pachd converts older ops), and undefined when
+ * `from` is newer (pachd refuses it; the caller says so in its own words).
+ */
+export function convertUpTo(records: RecordStream, from: OpVersion, to: OpVersion, ledger: LossLedger = new LossLedger()): RecordStream | undefined {
+  if (OP_VERSIONS.indexOf(from) > OP_VERSIONS.indexOf(to)) return undefined;
+  return from === to ? records : convertOpVersion(records, { to, ledger });
 }
 
 /** For tests: `decodeAll` sends every record through decode and re-encode (no byte-level paths). */

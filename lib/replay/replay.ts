@@ -44,6 +44,10 @@ export class Replayer {
   readonly counts: Record<string, number> = {};
   /** The stream begins with check_auth_token: the restore must carry a token. */
   needsToken = false;
+  /** The payload of the record `apply` last took, as decoded (for a store kept beside the model). */
+  lastBody: Msg | undefined;
+  /** The object (`object <sha512>`) or block (`block <hash>`) that record completed, if it did. */
+  lastGroup: string | null = null;
 
   private started = false;
 
@@ -60,6 +64,8 @@ export class Replayer {
   /** Applies one record. Problems go to the model; only internal faults throw. */
   apply(rec: OpRecord): void {
     this.records++;
+    this.lastBody = undefined;
+    this.lastGroup = null;
     let env;
     try {
       env = envelopeOf(rec);
@@ -98,6 +104,7 @@ export class Replayer {
       model.report('PACH_BAD_OP', [], `${kind} op does not decode as op${env.version.replace('.', '_')}: ${(err as Error).message}`, 'unexpected EOF / proto: illegal wireType');
       return;
     }
+    this.lastBody = body;
     if (this.group && kind !== this.group.kind) {
       model.report('PACH_OBJECT_GROUP', [], `a ${kind} op inside the ${this.group.kind} that began at record ${this.group.record}`, `expected ${this.group.kind === 'object' ? 'an object' : 'a block'}, but got: ${kind}`);
       this.group = null;
@@ -161,7 +168,9 @@ export class Replayer {
       this.group = { kind: 'object', hash: createHash('sha512'), block: '', bytes: 0, record: index };
       return;
     }
-    this.model.addObject(g.hash!.digest('hex'), g.bytes);
+    const hash = g.hash!.digest('hex');
+    this.model.addObject(hash, g.bytes);
+    this.lastGroup = `object ${hash}`;
     this.group = null;
   }
 
@@ -171,13 +180,17 @@ export class Replayer {
     const hash: string = body.block?.hash ?? '';
     const g = this.group;
     if (!g) {
-      if (value.length === 0) this.model.addBlock(hash, 0);
+      if (value.length === 0) {
+        this.model.addBlock(hash, 0);
+        this.lastGroup = `block ${hash}`;
+      }
       else this.group = { kind: 'block', hash: null, block: hash, bytes: value.length, record: index };
       return;
     }
     g.bytes += value.length;
     if (value.length === 0) {
       this.model.addBlock(g.block, g.bytes);
+      this.lastGroup = `block ${g.block}`;
       this.group = null;
     }
   }

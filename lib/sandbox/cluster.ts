@@ -14,7 +14,7 @@
  * branches, the commits its pipelines would produce) is written as a pachd of
  * that release would extract it (docs/pachd-sandbox.md).
  */
-import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -85,8 +85,8 @@ export class SandboxCluster {
 
   /** Data records (object and block ops), as [offset, length] pairs into the log. */
   private data: number[] = [];
-  /** The object or block group being stored: where its entries start, and what names it. */
-  private group: { start: number; block: string; sha: Hash | null } | null = null;
+  /** Where the object or block group being stored starts in `data`, while one is open. */
+  private groupStart: number | null = null;
   /** Objects and blocks stored, by hash: pachd keeps one of each, so a group sent again is not stored twice. */
   private readonly dataHashes = new Set<string>();
   private readonly createObjects = new Map<string, Stored>();
@@ -212,13 +212,14 @@ export class SandboxCluster {
     return payloadType(this.version, kind)!.decode(bytes.subarray(env.payloadStart, env.payloadEnd)) as unknown as Msg;
   }
 
+  /** Keeps an applied op for Extract, by what names it; the body is the one the replay just decoded. */
   private store(kind: string, bytes: Buffer, at: number, token: string | null | undefined): void {
     if (kind === 'check_auth_token') return;
-    const op = this.decode(kind, bytes);
+    const op = this.replayer.lastBody ?? {};
     switch (kind) {
       case 'object':
       case 'block':
-        return this.storeData(kind, op, at, bytes.length);
+        return this.storeData(at, bytes.length);
       case 'create_object':
         this.createObjects.set(op.object?.hash ?? '', bytes);
         return;
@@ -281,32 +282,30 @@ export class SandboxCluster {
 
   /** A Restore call ended: an object or block it left unfinished is not stored (pachd's PutBlock never completed). */
   endCall(): void {
-    const g = this.group;
-    if (g && this.data.length > g.start) {
+    const start = this.groupStart;
+    if (start !== null && this.data.length > start) {
       // Its ops are the last in the log: cut them off, so a reload does not see half an object.
       this.log.flush();
-      this.log.truncate(this.data[g.start]! - 8);
-      this.data.length = g.start;
+      this.log.truncate(this.data[start]! - 8);
+      this.data.length = start;
     }
-    this.group = null;
+    this.groupStart = null;
     this.replayer.dropGroup();
   }
 
   /**
-   * Object groups (≤ 1.8: data ops, then an empty one; named by the SHA-512 of the data) and
-   * block groups (1.9+: named by the first op; an empty op ends the group or is an empty block).
+   * Object groups (≤ 1.8: data ops, then an empty one) and block groups (1.9+: an empty op ends
+   * the group or is an empty block). The replay names a group when it completes (the SHA-512 of
+   * an object's data, a block's hash); one already stored is not kept twice.
    */
-  private storeData(kind: string, op: Msg, at: number, length: number): void {
-    // protobufjs leaves an absent bytes field as its (array) default.
-    const value: Uint8Array = op.value instanceof Uint8Array ? op.value : new Uint8Array(0);
-    if (!this.group) this.group = { start: this.data.length, block: kind === 'block' ? (op.block?.hash ?? '') : '', sha: kind === 'object' ? createHash('sha512') : null };
+  private storeData(at: number, length: number): void {
+    this.groupStart ??= this.data.length;
     this.data.push(at, length);
-    this.group.sha?.update(value);
-    if (value.length > 0) return;
-    const g = this.group;
-    this.group = null;
-    const name = g.sha ? g.sha.digest('hex') : `block ${g.block}`;
-    if (this.dataHashes.has(name)) this.data.length = g.start;
+    const name = this.replayer.lastGroup;
+    if (!name) return;
+    const start = this.groupStart;
+    this.groupStart = null;
+    if (this.dataHashes.has(name)) this.data.length = start;
     else this.dataHashes.add(name);
   }
 

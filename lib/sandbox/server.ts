@@ -20,9 +20,8 @@ import { PachError } from '../errors.js';
 import { CHANNEL_OPTIONS } from '../grpc/client.js';
 import { serviceDefinition, unwrapRestoreRequest } from '../grpc/services.js';
 import { firstOf } from '../grpc/wait.js';
-import { convertOpVersion } from '../ops/ladder.js';
-import { LossLedger } from '../ops/loss.js';
-import { OP_VERSIONS, type OpVersion } from '../schema/registry.js';
+import { convertUpTo } from '../ops/ladder.js';
+import type { OpVersion } from '../schema/registry.js';
 import { Refusal, type ExtractFlags, type SandboxCluster } from './cluster.js';
 import * as listing from './listing.js';
 
@@ -267,12 +266,13 @@ export class SandboxServer {
       const first = await it.next();
       if (!first.done) {
         const v = firstVersion!;
-        if (OP_VERSIONS.indexOf(v) > OP_VERSIONS.indexOf(c.version)) throw new Refusal(`unrecognized stream version: ${v} (this is pachd ${c.release})`, undefined, 'version');
-        records = (async function* () {
+        const all: RecordStream = (async function* () {
           yield first.value;
           for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
         })();
-        if (v !== c.version) records = convertOpVersion(records, { to: c.version, ledger: new LossLedger() });
+        const taken = convertUpTo(all, v, c.version);
+        if (!taken) throw new Refusal(`unrecognized stream version: ${v} (this is pachd ${c.release})`, undefined, 'version');
+        records = taken;
         for await (const batch of records) {
           for (const rec of batch) {
             c.apply(rec, token, undefined, v === c.version);

@@ -13,13 +13,13 @@
  */
 import type { Argv } from 'yargs';
 import { openStream } from '../../codec/read.js';
-import { envelopeOf, type OpEnvelope, type OpRecord, type RecordStream } from '../../codec/record.js';
+import { envelopeOf, type OpEnvelope, type OpRecord } from '../../codec/record.js';
 import { walkFields } from '../../codec/wire-check.js';
 import { PachError, usageError } from '../../errors.js';
 import type { PachdClient } from '../../grpc/client.js';
 import { PATHS, wrapRestoreRequest } from '../../grpc/services.js';
 import { firstOf } from '../../grpc/wait.js';
-import { convertOpVersion } from '../../ops/ladder.js';
+import { convertUpTo } from '../../ops/ladder.js';
 import { LossLedger } from '../../ops/loss.js';
 import type { ClusterModel } from '../../replay/model.js';
 import { severityOf } from '../../replay/problems.js';
@@ -27,9 +27,10 @@ import { problemLine } from '../../replay/render.js';
 import { Replayer } from '../../replay/replay.js';
 import { BatchCutter, NOT_REPEATABLE } from '../../restore/batches.js';
 import { defaultJournalPath, readJournal, RecordHash, writeJournal, type JournalState } from '../../restore/journal.js';
-import { OP_VERSIONS, payloadType, type OpVersion } from '../../schema/registry.js';
+import { payloadType, type OpVersion } from '../../schema/registry.js';
 import { EXIT } from '../exit-codes.js';
 import { inputName, openInput, type ByteCounter } from '../io.js';
+import { parseAt } from '../replay-input.js';
 import { connectPachd, opVersionOfRelease, pachdOptions, type PachdArgs } from '../pachd-options.js';
 import { startProgress } from '../progress.js';
 import type { CommonArgs, RunContext } from '../run.js';
@@ -154,15 +155,10 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
   const opened = await openStream(openInput(operand, counter), { from: args.from, warn: (m) => ctx.log.warn(`${name}: ${m}`) });
   const first = await opened.first();
   const streamOp = first ? envelopeOf(first).version : ((opened.header()?.op_version as OpVersion | null | undefined) ?? targetOp);
-  if (OP_VERSIONS.indexOf(streamOp) > OP_VERSIONS.indexOf(targetOp)) {
-    throw new PachError('PACH_STREAM_TOO_NEW', `${name} holds ${streamOp} ops; pachd ${release} reads ${targetOp} at most: convert it first (pach-convert --to-version ${targetOp})`, 'DATA');
-  }
-  let records: RecordStream = opened.records;
   const ledger = new LossLedger();
-  if (streamOp !== targetOp) {
-    ctx.log.info(`${name}: ${streamOp} ops converted to ${targetOp} on the way, as pachd ${release} would (pach-convert's ladder)`);
-    records = convertOpVersion(records, { to: targetOp, ledger });
-  }
+  const records = convertUpTo(opened.records, streamOp, targetOp, ledger);
+  if (!records) throw new PachError('PACH_STREAM_TOO_NEW', `${name} holds ${streamOp} ops; pachd ${release} reads ${targetOp} at most: convert it first (pach-convert --to-version ${targetOp})`, 'DATA');
+  if (streamOp !== targetOp) ctx.log.info(`${name}: ${streamOp} ops converted to ${targetOp} on the way, as pachd ${release} would (pach-convert's ladder)`);
 
   // ---------------------------------------------------------------- pre-flight
   const needsToken = first ? envelopeOf(first).kind === 'check_auth_token' : false;
@@ -443,7 +439,7 @@ async function targetModel(client: PachdClient, targetOp: OpVersion, args: { at?
 
 /** The target's extract (no objects) replayed into a model, and how many records it was. */
 export async function readTarget(client: PachdClient, targetOp: OpVersion, args: { at?: string }): Promise<{ model: ClusterModel; records: number }> {
-  const replayer = new Replayer({ pachdVersion: targetOp, now: args.at ? Date.parse(args.at) / 1000 : undefined }, targetOp);
+  const replayer = new Replayer({ pachdVersion: targetOp, now: parseAt(args.at) }, targetOp);
   const call = client.serverStream(PATHS.extract, { no_objects: true });
   try {
     for await (const msg of call as AsyncIterable<Buffer>) replayer.apply({ bytes: msg, index: replayer.records, offset: -1 });

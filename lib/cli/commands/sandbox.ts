@@ -6,11 +6,9 @@
 import fs from 'node:fs';
 import type { Argv } from 'yargs';
 import { openStream } from '../../codec/read.js';
-import { envelopeOf, type RecordStream } from '../../codec/record.js';
+import { envelopeOf } from '../../codec/record.js';
 import { PachError, usageError } from '../../errors.js';
-import { convertOpVersion } from '../../ops/ladder.js';
-import { LossLedger } from '../../ops/loss.js';
-import { OP_VERSIONS } from '../../schema/registry.js';
+import { convertUpTo } from '../../ops/ladder.js';
 import { parseSandboxVersion, Refusal, SandboxCluster } from '../../sandbox/cluster.js';
 import { SandboxServer } from '../../sandbox/server.js';
 import { inputName, openInput } from '../io.js';
@@ -39,11 +37,8 @@ async function load(cluster: SandboxCluster, file: string, ctx: RunContext, toke
   const first = await opened.first();
   if (!first) return 0;
   const version = envelopeOf(first).version;
-  if (OP_VERSIONS.indexOf(version) > OP_VERSIONS.indexOf(cluster.version)) {
-    throw new PachError('PACH_STREAM_TOO_NEW', `${name}: a ${version} stream cannot be loaded into pachd ${cluster.release}`, 'DATA');
-  }
-  let records: RecordStream = opened.records;
-  if (version !== cluster.version) records = convertOpVersion(records, { to: cluster.version, ledger: new LossLedger() });
+  const records = convertUpTo(opened.records, version, cluster.version);
+  if (!records) throw new PachError('PACH_STREAM_TOO_NEW', `${name}: a ${version} stream cannot be loaded into pachd ${cluster.release}`, 'DATA');
   let n = 0;
   for await (const batch of records) {
     for (const rec of batch) {
