@@ -14,7 +14,6 @@
 import type { Argv } from 'yargs';
 import { openStream } from '../../codec/read.js';
 import { envelopeOf, type OpEnvelope, type OpRecord } from '../../codec/record.js';
-import { walkFields } from '../../codec/wire-check.js';
 import { PachError, usageError } from '../../errors.js';
 import type { PachdClient } from '../../grpc/client.js';
 import { PATHS, wrapRestoreRequest } from '../../grpc/services.js';
@@ -67,19 +66,6 @@ const SEED_CLOCK = { at: '1970-01-01T00:00:00Z' };
 /** Messages (and their bytes) a Restore call may queue in grpc-js before waiting for it to drain. */
 const QUEUED_MESSAGES = 4096;
 const QUEUED_BYTES = 16 * 1024 * 1024;
-
-const VALUE_FIELD: Record<string, number> = { object: 1, block: 2 };
-
-/** Whether an object or block op carries data (an empty one ends its group). */
-function hasValue(rec: OpRecord, env: OpEnvelope): boolean {
-  const want = VALUE_FIELD[env.kind];
-  if (want === undefined) return false;
-  let found = false;
-  walkFields(rec.bytes, env.payloadStart, env.payloadEnd, (field, _wt, from, to) => {
-    if (field === want && to > from) found = true;
-  });
-  return found;
-}
 
 /** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
 function shellQuote(word: string): string {
@@ -339,7 +325,9 @@ export async function restoreLive(args: Args, ctx: RunContext): Promise<number> 
           await recover(err);
           continue;
         }
-        if (cutter.add(env, rec.bytes.length, hasValue(rec, env))) {
+        // An object or block op with data leaves its group open (the side replay decoded its value).
+        const value = side.lastBody?.value as Uint8Array | undefined;
+        if (cutter.add(env, rec.bytes.length, (value?.length ?? 0) > 0)) {
           try {
             await finishCall();
           } catch (err) {
