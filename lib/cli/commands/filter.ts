@@ -22,12 +22,15 @@ import { Replayer } from '../../replay/replay.js';
 import { countedOut, encoderFor } from '../encode.js';
 import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
 import { SUITE_VERSION } from '../version.js';
+import { runDiff } from '../../filter/diff.js';
+import { filterFlagsGiven, filterOptions, runFilter, type FilterFlags } from '../../filter/command.js';
 
-interface FilterArgs extends InputArgs, OutputArgs, ReplayArgs {
+interface FilterArgs extends InputArgs, OutputArgs, ReplayArgs, FilterFlags {
   list: boolean;
   verify: boolean;
   commits: boolean;
   pass: boolean;
+  diff?: string;
 }
 
 /**
@@ -137,16 +140,22 @@ export const filterCommand: Command<FilterArgs> = {
     ['pach-filter --list --format json --commits backup.native | jq \'.repos[].commit_list | length\'', 'every commit, as JSON'],
   ],
   options: (y: Argv<CommonArgs>) =>
-    outputOptions(replayOptions(inputOptions(y)))
+    filterOptions(outputOptions(replayOptions(inputOptions(y))))
+      .option('diff', { type: 'string', describe: 'compare the input with the stream OTHER: what was added, removed or changed; exit 0 same, 1 different', requiresArg: true })
       .option('pass', { type: 'boolean', default: false, describe: 'with --verify: pass the stream on to stdout (--to, -o) and report on stderr; stop before the first record pachd would refuse' })
       .option('list', { type: 'boolean', default: false, describe: 'print the table of contents of the stream' })
       .option('verify', { type: 'boolean', default: false, describe: 'check integrity and replay the stream; list every problem; exit 65 if any' })
       .option('commits', { type: 'boolean', default: false, describe: 'with --list: every commit of every repo (id, parent, provenance, times, size, origin)' }) as unknown as Argv<FilterArgs>,
 
   async run(args, ctx) {
+    const report = args.list || args.verify || args.diff !== undefined;
+    const given = filterFlagsGiven(args);
+    if (report && given.length) throw usageError(`${given[0]} filters a stream; it does not go with --list, --verify or --diff (pipe one pach-filter into another)`);
+    if ([args.list, args.verify, args.diff !== undefined].filter(Boolean).length > 1 && !(args.list && args.verify)) throw usageError('--diff does not go with --list or --verify');
     if (args.pass && (!args.verify || args.list)) throw usageError('--pass goes with --verify (and not --list)');
     if (args.pass) return verifyPass(args, ctx);
-    if (!args.list && !args.verify) throw usageError('pach-filter needs --list or --verify in this build (selection is not implemented yet)');
+    if (args.diff !== undefined) return runDiff(args as typeof args & { diff: string }, ctx);
+    if (!report) return runFilter(args, ctx);
     if (args.commits && !args.list) throw usageError('--commits goes with --list');
     const { replayer, stream, name } = await replayInput(args, ctx);
     const problems = replayer.model.problems;
