@@ -2,9 +2,25 @@
  * pach-filter's filter mode: the flags, and the run that reads a stream
  * (twice when it must: see lib/filter/passes.ts) and writes what is kept.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Argv } from 'yargs';
-import type { RunContext } from '../cli/run.js';
-import { usageError } from '../errors.js';
+import { countedOut, encoderFor } from '../cli/encode.js';
+import { EXIT } from '../cli/exit-codes.js';
+import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../cli/io.js';
+import { parseAt } from '../cli/replay-input.js';
+import type { CommonArgs, RunContext } from '../cli/run.js';
+import { checkTerminal, type InputArgs, type OutputArgs } from '../cli/stream-options.js';
+import { SUITE_VERSION } from '../cli/version.js';
+import type { HistoryEntry, NativeHeader } from '../codec/native.js';
+import { openStream, type OpenedStream } from '../codec/read.js';
+import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
+import { PachError, usageError } from '../errors.js';
+import { StreamGraph } from './graph.js';
+import { objectsToKeep, type ObjectKeep } from './objects.js';
+import { makePlan, type Plan } from './plan.js';
+import { Rewriter } from './rewrite.js';
 
 export interface FilterFlags {
   repo: string[];
@@ -23,7 +39,7 @@ export interface FilterFlags {
   tempDir?: string;
 }
 
-const list = { type: 'string' as const, array: true as const, default: [] as string[], requiresArg: true };
+const list = { type: 'string' as const, array: true as const, nargs: 1, default: [] as string[], requiresArg: true };
 
 export function filterOptions<T>(y: Argv<T>): Argv<T & FilterFlags> {
   return y
@@ -56,6 +72,224 @@ export function filterFlagsGiven(args: FilterFlags): string[] {
   return given;
 }
 
-export async function runFilter(_args: FilterFlags, _ctx: RunContext): Promise<number> {
-  throw usageError('the filter mode is being built');
+type FilterRunArgs = FilterFlags & InputArgs & OutputArgs & CommonArgs & { _: (string | number)[] };
+
+/**
+ * Where the records come from, once per pass. A regular file is opened again
+ * for each pass (and must not change in between); anything else (a pipe,
+ * stdin) is read once and spilled, raw-framed, to a temporary file that the
+ * later passes read and that is removed at the end, whatever the end.
+ */
+class Source {
+  private spill: { dir: string; file: string; fd: number; buffered: Buffer[]; size: number } | null = null;
+  private stat: fs.Stats | null = null;
+  private passes = 0;
+  readonly counter: ByteCounter = { bytes: 0 };
+
+  constructor(private readonly operand: string | undefined, private readonly from: InputArgs['from'], private readonly tempDir: string | undefined, private readonly warn: (m: string) => void) {
+    if (operand && operand !== '-') {
+      try {
+        const st = fs.statSync(operand);
+        if (st.isFile()) this.stat = st;
+      } catch {
+        /* openInput reports it */
+      }
+    }
+  }
+
+  get name(): string {
+    return inputName(this.operand);
+  }
+
+  /** Opens the next pass. The first reads the input; later ones re-read the file or the spill. */
+  async open(): Promise<OpenedStream> {
+    const first = this.passes++ === 0;
+    const warn = (m: string): void => this.warn(`${this.name}: ${m}`);
+    if (first) {
+      const opened = await openStream(openInput(this.operand, this.counter), { from: this.from, warn });
+      if (this.stat) return opened;
+      const dir = fs.mkdtempSync(path.join(this.tempDir ?? os.tmpdir(), 'pach-filter-'));
+      const file = path.join(dir, 'spill.raw');
+      this.spill = { dir, file, fd: fs.openSync(file, 'wx', 0o600), buffered: [], size: 0 };
+      return { ...opened, records: this.teed(opened.records) };
+    }
+    if (this.stat) {
+      this.checkUnchanged();
+      return openStream(openInput(this.operand, { bytes: 0 }), { from: this.from, warn });
+    }
+    return openStream(openInput(this.spill!.file, { bytes: 0 }), { from: 'raw', warn });
+  }
+
+  /** Writes every record of the first pass to the spill file as it goes by (8-byte length, then the record). */
+  private async *teed(records: RecordStream): RecordStream {
+    const s = this.spill!;
+    const flush = (): void => {
+      if (!s.buffered.length) return;
+      const chunk = Buffer.concat(s.buffered);
+      let off = 0;
+      while (off < chunk.length) off += fs.writeSync(s.fd, chunk, off);
+      s.buffered = [];
+      s.size = 0;
+    };
+    for await (const batch of records) {
+      for (const rec of batch) {
+        const len = Buffer.allocUnsafe(8);
+        len.writeBigUInt64LE(BigInt(rec.bytes.length));
+        s.buffered.push(len, Buffer.from(rec.bytes));
+        s.size += 8 + rec.bytes.length;
+        if (s.size >= 4 << 20) flush();
+      }
+      yield batch;
+    }
+    flush();
+    fs.closeSync(s.fd);
+    s.fd = -1;
+  }
+
+  /** A file that changed between passes would make the plan wrong for what is written. */
+  checkUnchanged(): void {
+    if (!this.stat) return;
+    const now = fs.statSync(this.operand!);
+    if (now.size !== this.stat.size || now.mtimeMs !== this.stat.mtimeMs) {
+      throw new PachError('PACH_INPUT_CHANGED', `${this.name} changed while it was being filtered (it is read twice); nothing is kept`, 'DATA');
+    }
+  }
+
+  /** Removes the spill. Never throws. */
+  cleanup(): void {
+    const s = this.spill;
+    if (!s) return;
+    this.spill = null;
+    try {
+      if (s.fd >= 0) fs.closeSync(s.fd);
+    } catch {
+      /* closed */
+    }
+    fs.rmSync(s.dir, { recursive: true, force: true });
+  }
+}
+
+/** Drains a stream (the first pass) into `each`. */
+async function drain(records: RecordStream, each: (rec: OpRecord) => void): Promise<void> {
+  for await (const batch of records) for (const rec of batch) each(rec);
+}
+
+function parseKeepLast(n: number | undefined): number | undefined {
+  if (n === undefined) return undefined;
+  if (!Number.isInteger(n) || n < 1) throw usageError(`--keep-last ${n}: expected a whole number of commits, 1 or more`);
+  return n;
+}
+
+function parseSince(text: string | undefined): number | undefined {
+  try {
+    return parseAt(text);
+  } catch {
+    throw usageError(`--since ${text}: not an RFC 3339 time (e.g. 2020-12-16T00:00:00Z)`);
+  }
+}
+
+/** The history entry's account of what the run does (secrets are never in it). */
+function filterRecord(args: FilterRunArgs, plan: Plan | null): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const sel: Record<string, string[]> = {};
+  if (args.repo.length) sel.repo = args.repo;
+  if (args.excludeRepo.length) sel.exclude_repo = args.excludeRepo;
+  if (args.pipeline.length) sel.pipeline = args.pipeline;
+  if (args.excludePipeline.length) sel.exclude_pipeline = args.excludePipeline;
+  if (Object.keys(sel).length) out.select = { ...sel, deps: args.deps };
+  if (plan?.repoNames.size) out.renamed = Object.fromEntries(plan.repoNames);
+  if (args.keepLast !== undefined) out.keep_last = args.keepLast;
+  if (args.since !== undefined) out.since = args.since;
+  const strip = [...(args.stripAuth ? ['auth'] : []), ...(args.stripEnterprise ? ['enterprise'] : [])];
+  if (strip.length) out.strip = strip;
+  if (args.redact) out.redacted = ['activation_code', 'hashed_token', 'github_token', 'root_token', 'client_secret'];
+  return out;
+}
+
+/**
+ * The filter mode: plan on a first pass (when the flags need one), read the
+ * kept trees on a second (when objects are pruned), write on the last.
+ */
+export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<number> {
+  if (args._.length > 1) throw usageError(`one input at most, got ${args._.length}`);
+  const keepLast = parseKeepLast(args.keepLast);
+  const since = parseSince(args.since);
+  const operand = args._.length ? String(args._[0]) : undefined;
+  const needsPlan = args.repo.length + args.excludeRepo.length + args.pipeline.length + args.excludePipeline.length + args.mapRepo.length + args.mapPipeline.length > 0 || !args.deps || keepLast !== undefined || since !== undefined || args.prune !== undefined;
+  const source = new Source(operand, args.from, args.tempDir, (m) => ctx.log.warn(m));
+  const name = source.name;
+  const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
+  ctx.onAbort(() => {
+    sink.abort();
+    source.cleanup();
+  });
+  checkTerminal(args, sink);
+  try {
+    let opened = await source.open();
+    let graph: StreamGraph | null = null;
+    let plan: Plan | null = null;
+    let objects: ObjectKeep | null = null;
+    if (needsPlan) {
+      const g = new StreamGraph();
+      await drain(opened.records, (rec) => g.add(rec));
+      graph = g;
+      plan = makePlan(g, { repo: args.repo, excludeRepo: args.excludeRepo, pipeline: args.pipeline, excludePipeline: args.excludePipeline, deps: args.deps, mapRepo: args.mapRepo, mapPipeline: args.mapPipeline, keepLast, since, prune: args.prune });
+      for (const n of plan.notes) ctx.log.info(`${name}: ${n}`);
+      for (const w of plan.warnings) ctx.log.warn(`${name}: ${w}`);
+      if (plan.prune && g.lastDataRecord >= 0) objects = await objectsToKeep((await source.open()).records, g, plan, (m) => ctx.log.warn(`${name}: ${m}`));
+      const header = opened.header();
+      opened = await source.open();
+      if (header && !opened.header()) (opened as { header: () => NativeHeader | undefined }).header = () => header;
+    }
+    const inputHeader = await headerOf(opened);
+    const rewriter = new Rewriter({ stripAuth: args.stripAuth, stripEnterprise: args.stripEnterprise, redact: args.redact }, plan, graph, objects);
+    const kept: RecordStream = (async function* () {
+      for await (const batch of opened.records) {
+        const out: RecordBatch = [];
+        for (const rec of batch) {
+          ctx.stats.records_in++;
+          const r = rewriter.apply(rec);
+          if (r) out.push(r);
+        }
+        if (out.length) yield out;
+      }
+    })();
+    const now = new Date().toISOString();
+    const entry: HistoryEntry & { filter: Record<string, unknown> } = { tool: 'pach-filter', version: SUITE_VERSION, args: ctx.safeArgs, time: now, filter: filterRecord(args, plan) };
+    const firstRecord = graph ? undefined : await opened.first();
+    const first = graph?.version ?? (firstRecord ? envelopeOf(firstRecord).version : undefined);
+    const header: NativeHeader = {
+      format: 'pach-migrate',
+      format_version: 1,
+      op_version: (first ?? inputHeader?.op_version ?? null) as NativeHeader['op_version'],
+      created: inputHeader?.created ?? now,
+      source: inputHeader?.source ?? null,
+      history: [...(inputHeader?.history ?? []), entry],
+    };
+    for await (const chunk of encoderFor(args.to, countedOut(kept, ctx), header, ctx)) await sink.write(chunk);
+    source.checkUnchanged();
+    await sink.close();
+    const t = rewriter.tally;
+    const dropped = Object.entries(t.dropped).map(([k, n]) => `${k} ${n}`).join(', ');
+    const redacted = Object.values(t.redacted).reduce((a, b) => a + b, 0);
+    ctx.log.info(`${name}: kept ${ctx.stats.records_out} of ${ctx.stats.records_in} records${dropped ? ` (dropped: ${dropped})` : ''}${t.newRoots ? `; ${t.newRoots} commits became roots` : ''}${t.provenanceRemoved ? `; ${t.provenanceRemoved} provenance entries removed` : ''}${redacted ? `; ${redacted} secrets redacted` : ''}`);
+    if (args.stripAuth && !args.stripEnterprise && !args.redact && !t.dropped.activate_enterprise && (graph?.counts.activate_enterprise ?? ctx.stats.counts.activate_enterprise)) {
+      ctx.log.warn(`${name}: the output still carries the enterprise activation code (a secret): add --strip-enterprise or --redact`);
+    }
+    Object.assign(ctx.stats, { dropped: t.dropped, changed: t.changed, redacted: t.redacted });
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof PachError && err.exit === 'DATA' && err.input === undefined) err.input = name;
+    throw err;
+  } finally {
+    ctx.stats.bytes_in = source.counter.bytes;
+    ctx.stats.bytes_out = sink.bytes;
+    source.cleanup();
+  }
+}
+
+/** The input's header, once the first record has been looked at (a native header comes before it). */
+async function headerOf(opened: OpenedStream): Promise<NativeHeader | undefined> {
+  await opened.first();
+  return opened.header();
 }

@@ -14,6 +14,7 @@
  */
 import { CommitTable, FINISHED, HAS_TREE, SYNTHETIC } from './commit-table.js';
 import { HashSet } from './hash-set.js';
+import { isRedacted } from './redacted.js';
 import { PROBLEMS, type Problem, type ProblemCode } from './problems.js';
 
 /** A decoded protobufjs message (field names as in the schema, snake_case). */
@@ -87,6 +88,8 @@ export interface AuthState {
   roleBindings: Map<string, string[]>;
   config: { providers: string[] } | null;
   acls: Map<string, Array<{ username: string; scope: string }>>;
+  /** Secrets replaced by pach-filter --redact placeholders, by field name. */
+  redacted: Record<string, number>;
 }
 
 export interface ModelOptions {
@@ -143,7 +146,7 @@ export class ClusterModel {
   readonly branches: BranchState[] = [];
   private readonly branchIds = new Map<string, number>();
   readonly pipelines = new Map<string, PipelineState>();
-  readonly auth: AuthState = { enterprise: false, enterpriseExpiry: null, active: false, tokens: 0, tokenSubjects: [], roleBindings: new Map(), config: null, acls: new Map() };
+  readonly auth: AuthState = { enterprise: false, enterpriseExpiry: null, active: false, tokens: 0, tokenSubjects: [], roleBindings: new Map(), config: null, acls: new Map(), redacted: {} };
   readonly objects = new HashSet();
   readonly blocks = new HashSet();
   /** Bytes of the ≤ 1.8 objects and 1.9+ blocks the stream holds, the object-index entries and tags. */
@@ -814,6 +817,13 @@ export class ClusterModel {
   // ---------------------------------------------------------------- auth and enterprise
 
   applyActivateEnterprise(op: Msg): void {
+    if (isRedacted(op.activation_code)) {
+      // pach-filter --redact: the code is not in the stream to check; whoever restores supplies it.
+      this.noteRedacted('activation_code');
+      this.auth.enterprise = true;
+      this.count(this.created, 'activate_enterprise');
+      return;
+    }
     const code = checkActivationCode(String(op.activation_code ?? ''), this.now);
     if (code.problem) {
       this.enterpriseRefused = true;
@@ -839,6 +849,10 @@ export class ClusterModel {
     this.count(this.created, 'activate_auth');
   }
 
+  private noteRedacted(field: string): void {
+    this.auth.redacted[field] = (this.auth.redacted[field] ?? 0) + 1;
+  }
+
   private needAuth(what: string): boolean {
     if (this.auth.active) return true;
     this.report('PACH_AUTH_INACTIVE', [], `${what} before activate_auth`, 'the auth service is not activated');
@@ -855,6 +869,7 @@ export class ClusterModel {
       return;
     }
     const hash: string = token.hashed_token ?? '';
+    if (isRedacted(hash)) this.noteRedacted('hashed_token');
     if (this.tokenHashes.has(hash)) {
       this.report('PACH_TOKEN_EXISTS', [subject], `a token of ${subject || 'an unnamed subject'} is restored twice (same hash)`, 'cannot overwrite existing token with same hash');
       return;

@@ -85,12 +85,14 @@ export function renderContents(c: Contents): string {
   else {
     const lines = [`${a.activated ? 'activated' : 'not activated'}${a.check_auth_token ? ', restore needs an admin token (check_auth_token)' : ''}`];
     lines.push(`robot tokens: ${a.tokens}${a.token_subjects.length ? ` (${a.token_subjects.join(', ')})` : ''}`);
+    if (a.redacted) lines.push(`redacted by pach-filter --redact: ${Object.entries(a.redacted).map(([f, n]) => `${f} ${n}`).join(', ')} (placeholders: a restore cannot use them)`);
     for (const [who, roles] of Object.entries(a.role_bindings)) lines.push(`role binding ${who}: ${roles.join(', ')}`);
     lines.push(`config: ${a.config ? `identity providers ${a.config.id_providers.join(', ') || 'none'}` : 'none'}`);
     for (const [repo, entries] of Object.entries(a.acls)) lines.push(`acl ${repo}: ${entries.map((e) => `${e.username} ${e.scope}`).join(', ') || 'empty'}`);
     out.push(field('auth', lines));
   }
-  out.push(field('enterprise', c.enterprise.activated ? `activation code present, expires ${c.enterprise.expires ?? '?'}` : 'none'));
+  const e = c.enterprise;
+  out.push(field('enterprise', !e.activated ? 'none' : e.redacted ? 'activation code redacted (pach-filter --redact): pachd refuses the placeholder; restore with --strip-enterprise and activate by hand' : `activation code present, expires ${e.expires ?? '?'}`));
   const pr = c.problems;
   out.push(field('problems', pr.errors + pr.hazards ? `${plural(pr.errors, 'error')}, ${plural(pr.hazards, 'hazard')} (pach-filter --verify lists them)` : 'none'));
   return out.join('\n') + '\n';

@@ -78,8 +78,10 @@ export interface Contents {
     role_bindings: Record<string, string[]>;
     config: { id_providers: string[] } | null;
     acls: Record<string, Array<{ username: string; scope: string }>>;
+    /** Secrets pach-filter --redact replaced, by field (only when there are any). */
+    redacted?: Record<string, number>;
   };
-  enterprise: { activated: boolean; expires: string | null };
+  enterprise: { activated: boolean; expires: string | null; redacted?: boolean };
   problems: { errors: number; hazards: number };
 }
 
@@ -186,8 +188,9 @@ export function contentsOf(replayer: Replayer, stream: StreamFacts, opts: { comm
       role_bindings: Object.fromEntries(auth.roleBindings),
       config: auth.config ? { id_providers: auth.config.providers } : null,
       acls: Object.fromEntries(auth.acls),
+      ...(Object.keys(auth.redacted).length ? { redacted: { ...auth.redacted } } : {}),
     },
-    enterprise: { activated: auth.enterprise, expires: auth.enterpriseExpiry },
+    enterprise: { activated: auth.enterprise, expires: auth.enterpriseExpiry, ...(auth.redacted.activation_code ? { redacted: true } : {}) },
     problems: problemCounts(model.problems),
   };
 }
