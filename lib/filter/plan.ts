@@ -44,9 +44,9 @@ export interface Plan {
   keepTags: boolean;
   /** Whether anything is dropped at all: when not, the run needs no plan-driven changes. */
   dropsAnything: boolean;
-  /** Lines for stderr: what was pulled in, dropped, cleared, and why. */
+  /** Lines for stderr with -v: what was pulled in, and the totals dropped. */
   notes: string[];
-  /** Warnings: what the output lacks (--no-deps), what could not be honoured. */
+  /** Warnings (stderr unless -q): what was dropped or changed that the flags did not name, what the output lacks (--no-deps). */
   warnings: string[];
 }
 
@@ -120,7 +120,7 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
         excluded.add(p.name);
         changed = true;
         const selected = keptPipelines.delete(p.name);
-        notes.push(`pipeline ${p.name} dropped: it reads ${gone}, which is ${exRepo.matches(gone) || exPipeline.matches(gone) ? 'excluded' : 'dropped'}${selected && !all ? ' (it was selected: an exclusion wins)' : ''}`);
+        warnings.push(`pipeline ${p.name} dropped: it reads ${gone}, which is ${exRepo.matches(gone) || exPipeline.matches(gone) ? 'excluded' : 'dropped'}${selected && !all ? ' (it was selected: an exclusion wins)' : ''}`);
       }
     }
     // A kept pipeline keeps its inputs, transitively.
@@ -174,7 +174,6 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
     for (const [key, c] of graph.commits) if (c.repo === SPEC_REPO ? onKeptBranch.has(key) : repoKept(c.repo)) commits.add(key);
   }
   if (opts.since !== undefined && graph.untimedCommits > 0) notes.push(`--since: ${graph.untimedCommits} commits carry no time (streams before 1.10) and are kept`);
-  let dangling = 0;
   if (opts.deps) {
     const work = [...commits];
     const keep = (key: string): void => {
@@ -191,12 +190,16 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
       for (const p of c.provenance) {
         const repo = p.slice(0, p.lastIndexOf('@'));
         if (repo === SPEC_REPO || repoKept(repo)) keep(p);
-        else if (!commits.has(p)) dangling++;
       }
       if (!trim && c.parent) keep(commitKey(c.repo, c.parent));
     }
   }
-  if (dangling) warnings.push(`${dangling} provenance entries name commits of repos that are not in the output; they are removed from the commits that name them`);
+  let dangling = 0;
+  for (const key of commits) for (const p of graph.commits.get(key)!.provenance) if (!commits.has(p)) dangling++;
+  let danglingBranches = 0;
+  for (const key of branches) for (const p of graph.branches.get(key)!.provenance) if (!branches.has(p)) danglingBranches++;
+  if (dangling) warnings.push(`${dangling} commit provenance entries name commits that are not in the output; they are removed (pachd would refuse them)`);
+  if (danglingBranches) warnings.push(`${danglingBranches} branch provenance entries name branches that are not in the output; they are removed`);
 
   // ---------------------------------------------------------------- what a rename changes in stored specs
   const clearSpec = new Set<string>();
@@ -206,7 +209,7 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
     const renamedInput = facts.inputs.find((i) => repoNames.has(i));
     if (pipelineMap.has(p) || renamedInput !== undefined) {
       clearSpec.add(p);
-      notes.push(`pipeline ${pipelineMap.get(p) ?? p}: spec_commit cleared, because ${pipelineMap.has(p) ? `it was renamed from ${p}` : `its input ${renamedInput} is renamed`}; pachd writes a new spec commit on restore and runs it once`);
+      warnings.push(`pipeline ${pipelineMap.get(p) ?? p}: spec_commit cleared, because ${pipelineMap.has(p) ? `it was renamed from ${p}` : `its input ${renamedInput} is renamed`}; pachd writes a new spec commit on restore and runs it once`);
     }
   }
 
