@@ -178,11 +178,20 @@ t.test('pach-convert --help shows real pipelines', async (t) => {
   t.match(help, /cannot be told\s+from a complete stream/, 'says what pachctl framing cannot detect');
 });
 
-t.test('pach-filter without a mode is a usage error', async (t) => {
-  const filter = await runTool('pach-filter', [SORT_DUMP]);
-  t.equal(filter.code, 2);
-  t.match(filter.stderr, /needs --list or --verify/);
-  t.equal(filter.stdout.length, 0);
+t.test('pach-filter without a mode or a flag passes every record through untouched, and says so in the history', async (t) => {
+  for (const dump of DUMPS) {
+    const filtered = await runTool('pach-filter', [dump.file]);
+    t.equal(filtered.code, 0, `${dump.name}: exit 0`);
+    t.equal(filtered.stderr, '', `${dump.name}: nothing on stderr`);
+    const raw = (await runTool('pach-convert', ['--to', 'raw', dump.file])).stdout;
+    const back = await runTool('pach-convert', ['--to', 'raw'], { input: filtered.stdout });
+    t.ok(back.stdout.equals(raw), `${dump.name}: the same records, byte for byte`);
+    const header = JSON.parse((await runTool('pach-convert', ['--to', 'json'], { input: filtered.stdout })).stdout.toString().split('\n')[0]!).header;
+    t.same(header.history.map((h: { tool: string }) => h.tool), ['pach-filter', 'pach-convert'], `${dump.name}: the filter run is in the history`);
+  }
+  const both = await runTool('pach-filter', ['--list', '--repo', 'left', SORT_DUMP]);
+  t.equal(both.code, 2, 'a filter flag with a report mode is a usage error');
+  t.match(both.stderr, /--repo filters a stream; it does not go with --list/);
 });
 
 t.test('records pass through every framing untouched', async (t) => {

@@ -1,8 +1,9 @@
 /**
- * pach-filter: for now its report modes. `--list` prints the table of
- * contents of a stream, `--verify` checks its bytes and replays it through
- * the model of pachd's restore, listing every problem with its record.
- * Selecting, renaming and redacting records come with their own issue.
+ * pach-filter: a filter by default (select, rename, redact, trim: lib/filter/),
+ * and three report modes. `--list` prints the table of contents of a stream,
+ * `--verify` checks its bytes and replays it through the model of pachd's
+ * restore, listing every problem with its record, and `--diff` compares two
+ * streams.
  */
 import type { Argv } from 'yargs';
 import { usageError } from '../../errors.js';
@@ -113,9 +114,19 @@ async function verifyPass(args: FilterArgs & CommonArgs & { _: (string | number)
 
 export const filterCommand: Command<FilterArgs> = {
   name: 'pach-filter',
-  summary: 'list and verify the records of a Pachyderm backup stream',
-  synopsis: '--list|--verify [options] [FILE|-]',
+  summary: 'select, rename, redact and trim a Pachyderm backup stream; list, verify and compare streams',
+  synopsis: '[--repo G] [--pipeline G] [--exclude-repo G] [--map-repo OLD=NEW] [--redact] [--keep-last N] … [FILE|-]\n       pach-filter --list|--verify|--diff OTHER [options] [FILE|-]',
   description: [
+    'Without --list, --verify or --diff it is a filter: the stream goes to stdout (or -o FILE)',
+    'minus what the flags take out. --repo/--pipeline GLOB keep units (a pipeline is one unit',
+    'with its output repo, spec and stats branches and jobs) with everything they need;',
+    '--exclude-repo/--exclude-pipeline drop units and every pipeline downstream of them; --no-deps',
+    'keeps exactly what the globs say. Objects, blocks and tags no kept record references are',
+    'dropped when anything is. --map-repo/--map-pipeline rename every reference. --strip-auth,',
+    '--strip-enterprise and --redact remove secrets. --keep-last N and --since TIME trim history',
+    '(the oldest kept commit becomes a root). Decisions need the whole stream: a file is read',
+    'twice, a pipe is spilled to a temporary file. The header\'s history records the run.',
+    '',
     '--list prints the table of contents of a stream: its framing, op version, header and',
     'history, ops per kind, every repo with its branches (head, commits, provenance), every',
     'pipeline with its inputs and jobs, objects and blocks, auth and enterprise (never a secret).',
@@ -130,9 +141,16 @@ export const filterCommand: Command<FilterArgs> = {
     'record, op kind, names and what pachd would answer. Exit 0 when clean, 65 otherwise.',
     'The rules are those of pachd at the stream\'s op version; --pachd-version names another.',
     '',
-    'Selecting, renaming and redacting records are not in this build yet.',
+    '',
+    '--diff OTHER compares the input (old) with OTHER (new): - removed, + added, ~ changed;',
+    'exit 0 when they hold the same, 1 when they differ.',
   ].join('\n'),
   examples: [
+    ['pach-filter --pipeline sort backup.native > sort.native', 'pipeline sort with its inputs, spec, stats and data'],
+    ['pach-filter --exclude-repo right backup.native > no-right.native', 'drop repo right and the pipelines that read it'],
+    ['zstd -dc backup.zst | pach-filter --map-repo left=left2 | pach-restore --pachd new:30650', 'restore under another name'],
+    ['pach-filter --redact --keep-last 1 backup.native | zstd > share.zst', 'heads only, secrets replaced'],
+    ['pach-filter backup.native --diff filtered.native', 'what a filter took out'],
     ['pach-filter --list backup.pachctl', 'what is in a backup'],
     ['zstd -dc backup.zst | pach-filter --verify', 'lint a backup before restoring it'],
     ['pach-extract --pachd old:30650 | pach-filter --verify --pass | pach-restore --pachd new:30650', 'restore only what verifies'],
