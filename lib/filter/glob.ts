@@ -7,7 +7,7 @@
 import { usageError } from '../errors.js';
 
 function escape(ch: string): string {
-  return /[\\^$.*+?()[\]{}|/-]/.test(ch) ? `\\${ch}` : ch;
+  return /[\\^$.*+?()[\]{}|]/.test(ch) ? `\\${ch}` : ch;
 }
 
 /** The RegExp a pattern stands for; a usage error names `flag` when the pattern is malformed. */
@@ -23,7 +23,7 @@ export function globToRegExp(pattern: string, flag: string): RegExp {
       let body = pattern.slice(i + 1, close);
       const negate = body.startsWith('!');
       if (negate) body = body.slice(1);
-      out += `[${negate ? '^' : ''}${[...body].map((c) => (c === '-' ? '-' : escape(c))).join('')}]`;
+      out += `[${negate ? '^' : ''}${[...body].map((c) => (c === '-' ? '-' : /[\\\]^[]/.test(c) ? `\\${c}` : c)).join('')}]`;
       i = close;
     } else out += escape(ch);
   }
