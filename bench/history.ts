@@ -58,6 +58,13 @@
  *                    1-4 objects whose create_object ops follow the index's. One op per block
  *                    plus the empty op that ends it. Clean; the input of bench/grpc.sh's
  *                    object cases. Without it the output is byte for byte what it was before.
+ *   --real-trees     (with --blocks) every tree and datums object is real: input and __spec__
+ *                    commits' trees are DB-format hashtrees, output and stats commits' kv-format
+ *                    ones (HASHTREES.md §3), packed into the index's blocks, and their files name
+ *                    the file data (objects of input commits' blocks, block_refs into output
+ *                    commits' blocks), so object pruning (pach-filter) has something to drop;
+ *                    SIZE is then the file data, the index's blocks come on top (see RealTrees).
+ *                    Clean; the input of bench/filter.sh. Without it nothing changes.
  *
  * How: the history is simulated twice from the same seed: once to count (the
  * object index and the branch list, which come before or after the commits,
@@ -75,8 +82,9 @@
  *   node dist/bench/history.js --repos 20 --commits 5000 | node dist/bin/pach-filter.js --verify
  *   node dist/bench/history.js --repos 20 --commits 5000 | node dist/bin/pach-convert.js --to json | jq -c .
  *   node dist/bench/history.js --repos 20 --commits 5000 --blocks 1GiB > objects.raw
+ *   node dist/bench/history.js --repos 20 --commits 5000 --blocks 1GiB --real-trees | node dist/bin/pach-filter.js --repo 'a*' > a.native
  * Options: --repos N (1000), --commits N (1000000, at least 2 × repos), --seed N (42),
- * --trees indexed|bare|none, --blocks SIZE (none; 1GiB, 64MiB, bytes). stderr gets one line with the options before, and one
+ * --trees indexed|bare|none, --blocks SIZE (none; 1GiB, 64MiB, bytes), --real-trees. stderr gets one line with the options before, and one
  * with records, bytes, repos, pipelines, commits by kind, jobs, objects and the
  * speed after. A closed stdout ends it quietly with 141.
  *
@@ -94,14 +102,16 @@ import tty from 'node:tty';
 import { parseArgs as parseArgv } from 'node:util';
 import { EXIT } from '../lib/cli/exit-codes.js';
 import { OpType, kindField, slotByVersion, type OpKind } from '../lib/schema/registry.js';
+import { encodeDbTree, type Tree, type TreeNode } from '../lib/ops/hashtree.js';
 import { Rng } from './rng.js';
 import { EpipeExit, writeStdoutSync } from './stdout.js';
 import { parseSize as parseSizeText } from './size.js';
 
-const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none] [--blocks SIZE]
+const USAGE = `usage: history [--repos N] [--commits N] [--seed N] [--trees indexed|bare|none] [--blocks SIZE [--real-trees]]
   writes a consistent 1.12 extract (raw framing: 8-byte LE length + admin.Op per record) to stdout;
   defaults: --repos 1000 --commits 1000000 --seed 42 --trees indexed, no block data
-  --blocks SIZE (e.g. 1GiB, 64MiB; with --trees indexed): a full extract holding SIZE bytes of block data`;
+  --blocks SIZE (e.g. 1GiB, 64MiB; with --trees indexed): a full extract holding SIZE bytes of block data
+  --real-trees (with --blocks): commit trees are real hashtrees naming the file data (SIZE bytes of it)`;
 
 class UsageError extends Error {}
 
@@ -119,6 +129,8 @@ interface Options {
   trees: Trees;
   /** Bytes of block data (--blocks); 0: none, the object index only. */
   blocks: number;
+  /** --real-trees: tree and datums objects are real (parseable) and reference the file data. */
+  realTrees: boolean;
 }
 
 /** A size as bench/generate.ts reads --size (bench/size.ts). */
@@ -139,6 +151,7 @@ function parseArgs(argv: string[]): Options {
         seed: { type: 'string' },
         trees: { type: 'string' },
         blocks: { type: 'string' },
+        'real-trees': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -164,7 +177,9 @@ function parseArgs(argv: string[]): Options {
     seed: whole('seed', parsed.seed, 42) >>> 0,
     trees,
     blocks: parsed.blocks === undefined ? 0 : parseSize('blocks', parsed.blocks),
+    realTrees: parsed['real-trees'] ?? false,
   };
+  if (opts.realTrees && !opts.blocks) throw new UsageError('--real-trees: needs --blocks SIZE (the trees reference the file data in the blocks)');
   if (opts.blocks && trees !== 'indexed') throw new UsageError(`--blocks: needs --trees indexed (the blocks hold the indexed objects), got --trees ${trees}`);
   if (opts.repos < 1 || opts.repos > 1_000_000) throw new UsageError('--repos: expected 1 … 1000000');
   if (opts.commits < 2 * opts.repos) throw new UsageError(`--commits: expected at least 2 × --repos (${2 * opts.repos})`);
@@ -856,10 +871,13 @@ class Writer implements Sink {
 
   /** create_object{object, block_ref{block, range}}: 64 objects to a block. */
   createObject(chain: number, seq: number, tag: number): void {
+    const n = this.objects;
+    this.createObjectAt(chain, seq, tag, Math.floor(n / 64), (n % 64) * 4096, Writer.upper(this.h, n, chain, seq, tag));
+  }
+
+  /** create_object of index object (chain, seq, tag) at [lower, upper) of block `blockNo`. */
+  createObjectAt(chain: number, seq: number, tag: number, blockNo: number, lower: number, upper: number): void {
     const n = this.objects++;
-    const blockNo = Math.floor(n / 64);
-    const lower = (n % 64) * 4096;
-    const upper = Writer.upper(this.h, n, chain, seq, tag);
     this.indexObject(chain, seq, tag, blockNo, lower, upper);
     if (n < 200 || n % 9973 === 0) {
       const body = { object: { hash: this.h.hash(chain, seq, tag) }, block_ref: { block: { hash: this.h.block(blockNo) }, range: { lower: lower || undefined, upper } } };
@@ -1001,6 +1019,11 @@ class BlockData {
     for (let b = 0; b < sizes.length; b++) w.block(b, this.value(sizes[b]!));
   }
 
+  /** --real-trees: only the file blocks, numbered 0 … (the index's blocks hold real trees, written by RealTrees). */
+  writeFiles(w: Writer): void {
+    for (let i = 0; i < this.fileSizes.length; i++) w.block(i, this.value(this.fileSizes[i]!));
+  }
+
   /** The create_object ops of the file blocks' objects (after the index's). */
   writeIndex(w: Writer): void {
     const first = this.treeSizes.length;
@@ -1017,6 +1040,206 @@ class BlockData {
   }
 }
 
+// ---------------------------------------------------------------- real trees (--real-trees)
+
+/** Files a commit's tree keeps: the blocks its own commit added and those of earlier commits of its chain, up to this many. */
+const WINDOW = 8;
+/** Index blocks (trees and datums, packed) close at this many objects or before passing this many bytes. */
+const INDEX_BLOCK_OBJECTS = 64;
+const INDEX_BLOCK_BYTES = 4 * MiB;
+/** A DB tree with an empty "changed" bucket is its kv form plus the "fs" header record before and these after: "*", {"changed"}, "*". */
+const DB_HEAD = 8 + 4;
+const DB_TAIL = Buffer.from('0100000000000000' + '2a' + '0900000000000000' + '0a076368616e676564' + '0100000000000000' + '2a', 'hex');
+
+/**
+ * --real-trees: every commit's tree object is a real hashtree (HASHTREES.md §3) that names the file
+ * data, so a reader can follow commits to the objects and blocks they keep alive (object pruning in
+ * pach-filter). The file blocks (SIZE bytes, sized as without --real-trees) are dealt out to the
+ * commits of the data chains (every repo's master, output repos' included, and the stats branches;
+ * not __spec__) in chain order, evenly: data commit g of N adds file blocks [⌈gF/N⌉, ⌈(g+1)F/N⌉).
+ * A commit's tree holds the files its own commit added and the newest ones earlier commits of its
+ * chain added, WINDOW files in all unless its own are more (older files count as overwritten, as
+ * in a rolling data set), each file one block under /data (/stats on stats branches): trees stay
+ * small, and keeping only a chain's newest commits lets its older blocks go.
+ *   input commits     `tree`: DB format; a file's content is the objects its block is cut into
+ *                     (1-4 pieces, each with a create_object into the block), as put file stores it
+ *   output, stats     `trees`: the merged kv format; a file's content is block_refs, one per piece,
+ *                     straight into the block (no create_object), as pipeline workers store it
+ *   __spec__ commits  `tree`: DB format, a root and an empty /spec file (no spec object is modelled)
+ *   datums objects    pbutil records of 1-4 hex datum hashes
+ * Tree and datums objects are packed into the index's blocks in index order (64 to a block, at most
+ * 4 MiB) with create_object ranges into them; these blocks come first in the stream, then the file
+ * blocks (named as block numbers 0 … F-1, the index's after them, so a tree can name a file block
+ * before the index is laid out). The `<block>-index` sidecars pachd writes for kv trees are left out. Hashes stay synthetic (object names are not the SHA-512 of these bytes; node hashes
+ * are SHA-256 of the names below them): no reader of a 1.9+ stream checks either. The block values
+ * come to SIZE plus the index's blocks. Memory: 12 bytes per index object (its block and range).
+ */
+class RealTrees {
+  /** Data commits on the data chains (0 … 2R-1) before each of them. */
+  private readonly prefix: Float64Array;
+  private readonly dataCommits: number;
+  private readonly files: number;
+  /** File block i is block number i; the index's blocks are numbered after them (and written before them). */
+  indexBlocks = 0;
+  private readonly blockOf: Uint32Array;
+  private readonly lowerOf: Uint32Array;
+  private readonly sizeOf: Uint32Array;
+  /** Bytes of the index's blocks. */
+  indexBytes = 0;
+
+  constructor(private readonly cluster: Cluster, private readonly h: Hasher, counts: Int32Array, private readonly blocks: BlockData, indexObjects: number) {
+    const R = cluster.R;
+    this.prefix = new Float64Array(2 * R + 1);
+    for (let c = 0; c < 2 * R; c++) this.prefix[c + 1] = this.prefix[c]! + counts[c]!;
+    this.dataCommits = this.prefix[2 * R]!;
+    this.files = blocks.fileSizes.length;
+    this.blockOf = new Uint32Array(indexObjects);
+    this.lowerOf = new Uint32Array(indexObjects);
+    this.sizeOf = new Uint32Array(indexObjects);
+  }
+
+  /** The first file block data commit `g` adds. */
+  private start(g: number): number {
+    return Math.ceil((g * this.files) / this.dataCommits);
+  }
+
+  /** The data chain whose commit added file block `i`. */
+  private ownerChain(i: number): number {
+    const g = Math.floor((i * this.dataCommits) / this.files);
+    let lo = 0;
+    let hi = 2 * this.cluster.R - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.prefix[mid]! <= g) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The objects file block `i` is cut into: [lower, upper) ranges, 1-4 of them, a function of i alone. */
+  pieces(i: number): Array<[number, number]> {
+    const len = this.blocks.fileSizes[i]!;
+    const n = 1 + Math.max(0, Math.min(this.h.u32(i, 0, 50) % 4, Math.floor(len / 1024) - 1));
+    const out: Array<[number, number]> = [];
+    let lower = 0;
+    for (let p = 0; p < n; p++) {
+      const upper = p === n - 1 ? len : lower + 1 + (this.h.u32(i, p, 51) % Math.max(1, Math.floor((len - lower) / 2)));
+      out.push([lower, upper]);
+      lower = upper;
+    }
+    return out;
+  }
+
+  /** The file blocks in the tree of commit (chain, seq) of a data chain: [lo, hi). */
+  private window(chain: number, seq: number): [number, number] {
+    const g = this.prefix[chain]! + seq;
+    const hi = this.start(g + 1);
+    return [Math.max(this.start(this.prefix[chain]!), Math.min(this.start(g), hi - WINDOW)), hi];
+  }
+
+  /** The bytes of index object (chain, seq, tag): the commit's tree (tag 0) or an output commit's datums (tag 1). */
+  bytes(chain: number, seq: number, tag: number): Uint8Array {
+    const R = this.cluster.R;
+    if (tag === 1) {
+      const n = 1 + (this.h.u32(chain, seq, 52) % 4);
+      const parts: Buffer[] = [];
+      for (let k = 0; k < n; k++) {
+        const len = Buffer.alloc(8);
+        len.writeUInt32LE(64);
+        parts.push(len, Buffer.from(this.h.hash(chain, seq, 3 + k).slice(0, 64), 'latin1'));
+      }
+      return Buffer.concat(parts);
+    }
+    // A directory's size is its children's sum, its hash a SHA-256 over their "name:hash:" (HASHTREES.md §4).
+    const dirNode = (name: string, children: TreeNode[]): TreeNode => ({
+      name,
+      hash: sha256(Buffer.from(children.map((n) => `${n.name}:${Buffer.from(n.hash).toString('hex')}:`).join(''))),
+      subtreeSize: children.reduce((sum, n) => sum + n.subtreeSize, 0n),
+      dir: { children: children.map((n) => n.name) },
+    });
+    const tree: Tree = new Map();
+    if (chain >= 2 * R) {
+      const spec: TreeNode = { name: 'spec', hash: sha256(Buffer.from('spec')), subtreeSize: 0n, file: { objects: [], blockRefs: [], hasHeaderFooter: false } };
+      tree.set('', dirNode('', [spec]));
+      tree.set('/spec', spec);
+    } else {
+      const [lo, hi] = this.window(chain, seq);
+      const input = chain < this.cluster.nIn;
+      const dir = chain < R ? 'data' : 'stats';
+      const files: TreeNode[] = [];
+      for (let i = lo; i < hi; i++) {
+        const pieces = this.pieces(i);
+        const objects = input ? pieces.map((_, p) => this.h.hash(i, p, 2)) : [];
+        const blockRefs = input ? [] : pieces.map(([lower, upper]) => ({ block: this.h.block(i), range: { lower: BigInt(lower), upper: BigInt(upper) } }));
+        const hashOf = input ? objects.join('') : blockRefs.map((r) => `${r.block}:${r.range.lower}:${r.range.upper}`).join(',');
+        files.push({ name: `f-${String(i).padStart(6, '0')}`, hash: sha256(Buffer.from(hashOf)), subtreeSize: BigInt(this.blocks.fileSizes[i]!), file: { objects, blockRefs, hasHeaderFooter: false } });
+      }
+      if (files.length) {
+        const d = dirNode(dir, files);
+        tree.set('', dirNode('', [d]));
+        tree.set(`/${dir}`, d);
+        for (const f of files) tree.set(`/${dir}/${f.name}`, f);
+      } else {
+        tree.set('', dirNode('', []));
+      }
+    }
+    const db = encodeDbTree(tree);
+    if (tag !== 0 || chain < this.cluster.nIn || chain >= 2 * R) return db;
+    // Output and stats commits: the merged kv form, the DB form without its bucket framing.
+    if (!Buffer.from(db.subarray(db.length - DB_TAIL.length)).equals(DB_TAIL)) throw new Error('history: encoder bug: a DB tree does not end with an empty "changed" bucket');
+    return db.subarray(DB_HEAD, db.length - DB_TAIL.length);
+  }
+
+  /**
+   * The index's blocks: every index object (chain, seq, tag) in index order, packed (a block closes at
+   * 64 objects or before it would pass 4 MiB); each object's block and range are kept for its create_object.
+   */
+  writeIndexBlocks(w: Writer, index: (visit: (chain: number, seq: number, tag: number) => void) => void): void {
+    let n = 0;
+    let parts: Uint8Array[] = [];
+    let block = 0;
+    let lower = 0;
+    const flush = (): void => {
+      if (parts.length) w.block(this.files + block, Buffer.concat(parts));
+      parts = [];
+    };
+    index((chain, seq, tag) => {
+      const bytes = this.bytes(chain, seq, tag);
+      if (n > 0 && (n % INDEX_BLOCK_OBJECTS === 0 || (lower > 0 && lower + bytes.length > INDEX_BLOCK_BYTES))) {
+        flush();
+        block++;
+        lower = 0;
+      }
+      parts.push(bytes);
+      this.blockOf[n] = this.files + block;
+      this.lowerOf[n] = lower;
+      this.sizeOf[n] = bytes.length;
+      lower += bytes.length;
+      this.indexBytes += bytes.length;
+      n++;
+    });
+    flush();
+    this.indexBlocks = n ? block + 1 : 0;
+  }
+
+  /** create_object of index object n. */
+  createObject(w: Writer, n: number, chain: number, seq: number, tag: number): void {
+    w.createObjectAt(chain, seq, tag, this.blockOf[n]!, this.lowerOf[n]!, this.lowerOf[n]! + this.sizeOf[n]!);
+  }
+
+  /** create_object of the pieces of the file blocks input commits added (pipeline workers' blocks have none). */
+  writeFileIndex(w: Writer): void {
+    for (let i = 0; i < this.files; i++) {
+      if (this.ownerChain(i) >= this.cluster.nIn) continue;
+      for (const [p, [lower, upper]] of this.pieces(i).entries()) w.createFileObject(i, p, i, lower, upper);
+    }
+  }
+}
+
+function sha256(bytes: Uint8Array): Uint8Array {
+  return crypto.createHash('sha256').update(bytes).digest();
+}
+
 // ---------------------------------------------------------------- main
 
 function main(): void {
@@ -1024,7 +1247,7 @@ function main(): void {
   // tty.isatty, not process.stdout.isTTY: touching process.stdout would make a pipe on fd 1 non-blocking.
   if (tty.isatty(1)) throw new UsageError('refusing to write a binary stream to a terminal; redirect or pipe stdout');
   const t0 = process.hrtime.bigint();
-  process.stderr.write(`history: seed=${opts.seed} repos=${opts.repos} commits=${opts.commits} trees=${opts.trees} version=${VERSION}\n`);
+  process.stderr.write(`history: seed=${opts.seed} repos=${opts.repos} commits=${opts.commits} trees=${opts.trees}${opts.realTrees ? ' real-trees' : ''} version=${VERSION}\n`);
 
   const cluster = new Cluster(opts);
   const h = new Hasher(opts.seed);
@@ -1048,6 +1271,7 @@ function main(): void {
   // 1. With --blocks, the block data; then the object index: the tree of every commit and the datums
   // of every output commit (and with --blocks, the objects of the file blocks).
   const blocks = opts.blocks ? new BlockData(opts.seed, opts.blocks) : undefined;
+  let real: RealTrees | undefined;
   if (opts.trees === 'indexed') {
     const index = (visit: (chain: number, seq: number, tag: number) => void): void => {
       for (let chain = 0; chain < cluster.chains; chain++) {
@@ -1058,14 +1282,27 @@ function main(): void {
         }
       }
     };
-    if (blocks) {
-      let n = 0;
-      index((chain, seq, tag) => blocks.treeObject(n, Writer.upper(h, n++, chain, seq, tag)));
+    if (blocks && opts.realTrees) {
       blocks.plan();
-      blocks.write(w);
+      let objects = 0;
+      index(() => objects++);
+      real = new RealTrees(cluster, h, finalCounts, blocks, objects);
+      const r = real;
+      r.writeIndexBlocks(w, index);
+      blocks.writeFiles(w);
+      let n = 0;
+      index((chain, seq, tag) => r.createObject(w, n++, chain, seq, tag));
+      r.writeFileIndex(w);
+    } else {
+      if (blocks) {
+        let n = 0;
+        index((chain, seq, tag) => blocks.treeObject(n, Writer.upper(h, n++, chain, seq, tag)));
+        blocks.plan();
+        blocks.write(w);
+      }
+      index((chain, seq, tag) => w.createObject(chain, seq, tag));
+      blocks?.writeIndex(w);
     }
-    index((chain, seq, tag) => w.createObject(chain, seq, tag));
-    blocks?.writeIndex(w);
   }
 
   // 2. Repos: __spec__, then oldest first (inputs existed first; outputs in pipeline order).
@@ -1182,7 +1419,9 @@ function main(): void {
   const secs = Number(t2 - t1) / 1e9;
   const k = w.kinds;
   const objects = opts.trees === 'indexed' ? k.input + k.spec + k.output * 2 + k.stats : 0;
-  const blockNote = blocks ? `, ${blocks.count} blocks (${blocks.treeSizes.length} of the index, ${blocks.fileSizes.length} of file data) holding ${opts.blocks} bytes, ${w.fileObjectCount} file objects` : '';
+  const blockNote = !blocks ? '' : real
+    ? `, ${real.indexBlocks + blocks.fileSizes.length} blocks (${real.indexBlocks} of the index: real trees and datums, ${blocks.fileSizes.length} of file data) holding ${opts.blocks + real.indexBytes} bytes (${opts.blocks} of file data), ${w.fileObjectCount} file objects`
+    : `, ${blocks.count} blocks (${blocks.treeSizes.length} of the index, ${blocks.fileSizes.length} of file data) holding ${opts.blocks} bytes, ${w.fileObjectCount} file objects`;
   process.stderr.write(`history: ${w.out.records} records, ${w.out.bytes} bytes; ${cluster.nIn + created} repos (${cluster.nIn} input, ${created} pipelines), ` +
     `${second.made} commits (${k.input} input, ${k.spec} spec, ${k.output} output, ${k.stats} stats), ${branches} branches, ${jobs} jobs, ${objects} objects${blockNote}; ` +
     `setup ${setup.toFixed(2)} s, then ${secs.toFixed(2)} s: ${(w.out.bytes / 1e6 / secs).toFixed(0)} MB/s, ${(w.out.records / secs / 1e6).toFixed(2)} M records/s\n`);

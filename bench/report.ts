@@ -12,7 +12,8 @@
  * bench/replay.ts printed, plus `verify_lines` and `verify_first`, what
  * `pach-filter --verify` wrote on stdout) and grpc.tsv (case, key, value: per
  * grpc/ run the sandbox's peak RSS, the client's --summary JSON, the extract
- * sandbox's load time and peak; bench/grpc.sh).
+ * sandbox's load time and peak; bench/grpc.sh) and filter.tsv (case, key, value: the
+ * last run's `pach-filter --summary` JSON per filter case, and `config` select/rename; bench/filter.sh).
  * run.sh calls it; running it by hand only makes sense on a kept work directory.
  *
  * How to read the output: see the "How to read" section it writes. A target
@@ -168,7 +169,8 @@ for (const [label, d] of datasets) {
 w();
 w('(In brackets: size relative to raw. The streamed data set is generated inside the pipeline and never stored; the `v1.x-` ones');
 w('are piped from the generator into `pach-convert --from raw --to native` and stored as native only, so their raw is the generator\'s count;');
-w('the `replay-` and `grpc-` ones are consistent histories from `bench/history.ts`, stored as raw only.)');
+w('the `replay-` and `grpc-` ones are consistent histories from `bench/history.ts`, stored as raw only; `filter-1GiB` one with real');
+w('commit trees (`--real-trees`), stored as native only, and `filter-stream-` the same generated inside its pipeline.)');
 w();
 
 w('## Results');
@@ -540,6 +542,122 @@ if (grpcRan.length) {
   w();
 }
 
+// ---------------------------------------------------------------- filter (issue 7)
+
+/** filter.tsv (bench/filter.sh): per filter case, the last run's --summary JSON; `config` select and rename. */
+const filterFigures = new Map<string, Map<string, string>>();
+for (const [name, key, ...v] of lines('filter.tsv')) {
+  if (!filterFigures.has(name!)) filterFigures.set(name!, new Map());
+  filterFigures.get(name!)!.set(key!, v.join('\t'));
+}
+interface FilterSummary {
+  records_in?: number;
+  bytes_in?: number;
+  records_out?: number;
+  bytes_out?: number;
+  dropped?: Record<string, number>;
+  changed?: Record<string, number>;
+  warnings?: unknown[];
+}
+const filterSummary = (c: Case): FilterSummary | undefined => {
+  const text = filterFigures.get(c.name)?.get('summary');
+  try {
+    return text ? (JSON.parse(text) as FilterSummary) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const filterDs = [...datasets.keys()].find((k) => /^filter-\d/.test(k)) ?? 'filter-1GiB';
+const filterStreamDs = [...datasets.keys()].find((k) => k.startsWith('filter-stream-')) ?? 'filter-stream-4GiB';
+const FL = filterDs.replace(/^filter-/, '');
+const FS = filterStreamDs.replace(/^filter-stream-/, '');
+const filterNames = [`anchor/cat-filter-${FL}`, `anchor/zstd1-filter-${FL}`, `filter/pass-${FL}`, `filter/select-${FL}`, `filter/rename-${FL}`,
+  `filter/keep-last-${FL}`, `filter/select-pipe-${FL}`, `stream/generate-cat-filter-${FS}`, `stream/filter-${FS}`];
+const filterRan = filterNames.map(get).filter((c): c is Case => c !== undefined);
+const filterVerdictsFrom = verdicts.length;
+target(`filter: peak RSS ≤ 128 MiB, ${FS} generated stream filtered from a pipe with object pruning`, [get(`stream/filter-${FS}`)], (c) => {
+  const sum = filterSummary(c);
+  const kept = sum && sum.bytes_in ? `; kept ${((100 * (sum.bytes_out ?? 0)) / sum.bytes_in).toFixed(0)} % of the bytes, dropped ${fmt(Object.values(sum.dropped ?? {}).reduce((a, b) => a + b, 0))} records` : '';
+  return [`${rssMiB(c).toFixed(0)} MiB (pach-filter alone; ${fmt(streamMbps(c))} MB/s of generated stream, median ${wall(c).toFixed(2)} s${kept})`, rssMiB(c) <= 128];
+});
+
+if (filterRan.length) {
+  const cat = get(`anchor/cat-filter-${FL}`);
+  const zstd = get(`anchor/zstd1-filter-${FL}`);
+  const pass = get(`filter/pass-${FL}`);
+  const genCat = get(`stream/generate-cat-filter-${FS}`);
+  const cfg = filterFigures.get('config') ?? new Map<string, string>();
+  const d = (label: string): Map<string, string> => datasets.get(label) ?? new Map<string, string>();
+  w('## Filter (issue 7)');
+  w();
+  w('`pach-filter`\'s filter mode on consistent 1.12 histories whose commit trees are real hashtrees naming the file data');
+  w('(`bench/history.ts --real-trees`: input commits hold DB trees of object-backed files, output and stats commits kv trees of');
+  w('block_refs), so object pruning drops the data of what a run drops, beside the Unix anchors on the same file in the same run:');
+  for (const label of [filterDs, filterStreamDs]) {
+    if (!datasets.has(label)) continue;
+    const gen = d(label).get('gen') ?? '';
+    const detail = /records, \d+ bytes; (.*?); setup/.exec(gen)?.[1] ?? '';
+    w(`- **${label}**: \`generate-history ${d(label).get('gen_args') ?? ''}\`${label === filterDs ? ', stored as native' : ', generated inside the pipeline'}: ` +
+      `${fmt(dsNum(label, 'records'))} records, ${fmtBytes(dsNum(label, 'raw'))} raw${d(label).has('native') ? `, ${fmtBytes(dsNum(label, 'native'))} native` : ''}; ${detail}.`);
+  }
+  w();
+  w(`**select** is \`--repo '${cfg.get('select') ?? '?'}'\` (with its dependency closure), **rename** \`--map-repo ${cfg.get('rename') ?? '?'}\`, **keep-last**`);
+  w('`--keep-last 1`, **pass** no flag at all; **select-pipe** the select case fed by `cat FILE |`, so pach-filter spills the pipe to a');
+  w('temporary file for its second pass. **MB/s** is over the bytes read (the native file; for the stream, the generated raw stream);');
+  w('**× cat**, **× zstd -1** and **× pass** divide it by `cat FILE > /dev/null`, `zstd -1 -T1` and filter/pass on the same file');
+  w('(for the stream: by `generate-history … | cat`, the generator\'s own pace). **kept** is what `--summary` counted: records and');
+  w(`bytes out of those in. Peak RSS is pach-filter's (for the stream, its own \`/usr/bin/time\`). Median wall of ${machine.get('runs')} runs`);
+  w(`(${machine.get('stream_runs')} for the stream), largest peak. Target (the issue): ≤ 128 MiB for the ${FS} stream from a pipe.`);
+  w();
+  w('| case | wall s (median) | MB/s | × cat | × zstd -1 | × pass | peak RSS MiB | records in → out | bytes kept | dropped | changed |');
+  w('|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|');
+  const ratio = (c: Case, a: Case | undefined): string => (measured(a) && a !== c ? (wall(a!) / wall(c)).toFixed(2) : '–');
+  const perKind = (m: Record<string, number> | undefined): string => {
+    const e = Object.entries(m ?? {}).filter(([, n]) => n > 0);
+    return e.length ? e.map(([k, n]) => `${k} ${fmt(n)}`).join(', ') : 'none';
+  };
+  for (const c of filterRan) {
+    if (!measured(c)) {
+      w(`| \`${c.name}\` | **failed** | | | | | | | | | |`);
+      continue;
+    }
+    const stream = c.name.startsWith('stream/');
+    const sum = filterSummary(c);
+    const isFilter = c.name.startsWith('filter/') || c.name.startsWith('stream/filter-');
+    w(`| \`${c.name}\` | ${wall(c).toFixed(2)} | ${fmt(stream ? streamMbps(c) : mbps(c))} | ${stream ? ratio(c, genCat) : ratio(c, cat)} | ${stream ? '–' : ratio(c, zstd)} | ` +
+      `${stream || !isFilter ? '–' : ratio(c, pass)} | ${rssMiB(c).toFixed(0)} | ` +
+      `${sum ? `${fmt(sum.records_in ?? NaN)} → ${fmt(sum.records_out ?? NaN)}` : '–'} | ` +
+      `${sum && sum.bytes_in ? `${((100 * (sum.bytes_out ?? 0)) / sum.bytes_in).toFixed(1)} % (${fmtBytes(sum.bytes_out ?? NaN)})` : '–'} | ` +
+      `${sum ? perKind(sum.dropped) : '–'} | ${sum ? perKind(sum.changed) : '–'} |`);
+  }
+  w();
+  const sel = get(`filter/select-${FL}`);
+  const selPipe = get(`filter/select-pipe-${FL}`);
+  if (measured(sel) && measured(selPipe)) {
+    w(`The spill: the same selection from a pipe took ${wall(selPipe!).toFixed(2)} s against ${wall(sel!).toFixed(2)} s from the file ` +
+      `(${(wall(selPipe!) / wall(sel!)).toFixed(2)} ×; peak RSS ${rssMiB(selPipe!).toFixed(0)} against ${rssMiB(sel!).toFixed(0)} MiB).`);
+    w();
+  }
+  const warned = filterRan.filter((c) => (filterSummary(c)?.warnings ?? []).length > 0);
+  if (warned.length) {
+    w('Warnings in the summaries (a pruning that turned itself off says so here): ' +
+      warned.map((c) => `\`${c.name}\`: ${JSON.stringify(filterSummary(c)!.warnings).replace(/\|/g, '\\|')}`).join('; '));
+    w();
+  }
+  w('| target | measured | result |');
+  w('|---|---|---|');
+  for (const v of verdicts.slice(filterVerdictsFrom)) w(`| ${v.target.replace(/^filter: /, '')} | ${v.measured} | ${v.pass === undefined ? 'not run' : v.pass ? 'PASS' : '**FAIL**'} |`);
+  w();
+  w('Commands (in the data directory; `generate-history` = `node dist/bench/history.js`, `pach-filter`, `pach-convert` =');
+  w('`node dist/bin/<tool>.js`):');
+  w();
+  w('```');
+  if (datasets.has(filterDs)) w(`generate-history ${d(filterDs).get('gen_args') ?? ''} | pach-convert --quiet --from raw --to native -o ${filterDs}.native`);
+  for (const c of filterRan) w(c.command);
+  w('```');
+  w();
+}
+
 const tally = (p: boolean | undefined): number => verdicts.filter((v) => v.pass === p).length;
 out.splice(summaryAt, 0, '', `**Targets:** ${tally(true)} pass, ${tally(false)} fail${tally(undefined) ? `, ${tally(undefined)} not run` : ''} (see [Targets](#targets)).`);
 
@@ -593,6 +711,10 @@ w('  file). Their peak RSS above is the client\'s; the sandbox\'s is in the gRPC
 w('  every op through the replay model and appends it to its log, so a restore measures both sides; the two share the 2 cores.');
 w('  The streams are consistent histories (`bench/history.ts`; with `--blocks` for the object data): the sandbox refuses what');
 w('  pachd would, so a `bench/generate.ts` stream is refused at its first pipeline. `anchor/copy-grpc-…` is `cat FILE > copy`.');
+w('- **filter/** cases (issue 7) run `pach-filter` on a native file of a consistent history with real commit trees; it reads a');
+w('  file twice (it decides what to keep before writing), and a pipe once plus its spill (`filter/select-pipe`, `stream/filter`).');
+w('  `anchor/cat-filter-…` and `anchor/zstd1-filter-…` read the same file in the same run. Their kept/dropped counts are in the');
+w('  Filter section (from `--summary`).');
 w('- The box has 2 cores and is shared; a load average well above 0 at start or end means other work ran too. Compare cases of one run.');
 w();
 

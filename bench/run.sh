@@ -37,6 +37,17 @@
 #                  and grpc-meta-100k (--repos 50 --commits 100000: ~240 k ops, ops/s), beside
 #                  anchor/copy-grpc-objects / -meta (`cat FILE > copy`); the peak RSS of the client
 #                  (here) and of the sandbox (VmHWM, in grpc.tsv) for the report's "gRPC" section.
+#   filter/...     issue 7, in bench/filter.sh: pach-filter's filter mode on filter-1GiB, a consistent
+#                  history whose commit trees are real hashtrees naming 1 GiB of file data
+#                  (generate-history --repos 20 --commits 5000 --blocks 1GiB --real-trees, stored as
+#                  native): filter/pass (no flag), filter/select (--repo '[a-i]*', ~half the data),
+#                  filter/rename (--map-repo), filter/keep-last (--keep-last 1), filter/select-pipe
+#                  (the same selection from `cat FILE |`: the spill to a temporary file), beside
+#                  anchor/cat-filter-1GiB and anchor/zstd1-filter-1GiB on the same file; and
+#                  stream/filter-4GiB: a 4 GiB history generated into `pach-filter --repo '[a-i]*'`
+#                  (a pipe, so spilled, with object pruning), never stored, with pach-filter's own peak
+#                  RSS, beside stream/generate-cat-filter-4GiB. Each run's --summary (records kept and
+#                  dropped per kind) goes to filter.tsv for the report's "Filter (issue 7)" section.
 # Every case runs under GNU `/usr/bin/time -f '%e %M'` (wall seconds, peak RSS of the
 # largest process), BENCH_RUNS times (median wall, largest RSS); the 8 GiB ones once.
 #
@@ -53,13 +64,18 @@
 #   BENCH_FILTER=grpc bash bench/run.sh               # only the gRPC cases and their anchors
 #   BENCH_FILTER=grpc BENCH_RUNS=1 BENCH_GRPC_OBJECTS_SIZE=64MiB BENCH_GRPC_META_COMMITS=10000 bash bench/run.sh
 #                                                     # a quick check of the gRPC cases (~1 min)
+#   BENCH_FILTER=filter bash bench/run.sh             # only the filter cases (issue 7) and their anchors
+#   BENCH_FILTER=filter BENCH_RUNS=1 BENCH_FILTER_SIZE=64MiB BENCH_FILTER_STREAM_SIZE=256MiB bash bench/run.sh
+#                                                     # a quick check of the filter cases (~1 min)
 # Knobs: BENCH_RUNS (3), BENCH_STREAM_RUNS (1; also for gen/ and replay/model), BENCH_SEED (42),
 # BENCH_OBJECTS_SIZE (1GiB), BENCH_METADATA_SIZE (256MiB), BENCH_STREAM_SIZE (8GiB),
 # BENCH_JQ_SLICE (128MiB), BENCH_GEN_RECORDS (5000000), BENCH_REPLAY_REPOS (1000),
 # BENCH_REPLAY_COMMITS (1000000; the data set is named after it: replay-1M), BENCH_GRPC_OBJECTS_SIZE (1GiB),
 # BENCH_GRPC_OBJECTS_REPOS (20), BENCH_GRPC_OBJECTS_COMMITS (5000), BENCH_GRPC_META_REPOS (50),
-# BENCH_GRPC_META_COMMITS (100000; grpc-meta-100k), BENCH_OUT (file for the report),
-# BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~10 GB of data sets go;
+# BENCH_GRPC_META_COMMITS (100000; grpc-meta-100k), BENCH_FILTER_SIZE (1GiB; filter-1GiB),
+# BENCH_FILTER_STREAM_SIZE (4GiB), BENCH_FILTER_REPOS (20), BENCH_FILTER_COMMITS (5000),
+# BENCH_FILTER_SELECT ('[a-i]*'), BENCH_FILTER_RENAME (scans-0013=scans-renamed), BENCH_OUT (file for the report),
+# BENCH_KEEP=1 (keep the data directory), TMPDIR (where the ~12 GB of data sets go, and the 4 GiB spill of stream/filter;
 # removed at exit). dist/ is copied there first, so a rebuild during the run is harmless.
 #
 # How to read: MB/s are over the bytes of the case's input (the JSON for json->native,
@@ -68,7 +84,8 @@
 # anchor on the same data set; for version/ cases, "% of pass-through" divides by the
 # pass-through on the same file in the same run; replay/ cases count ops/s (every record is
 # an op) and compare with cat and zstd -1 reading the same file in the same run; grpc/ cases count
-# MB/s of block values and ops/s and compare with a file copy of the same stream. The box is
+# MB/s of block values and ops/s and compare with a file copy of the same stream; filter/ cases count
+# MB/s of the native file read and compare with cat and zstd -1 on it and with filter/pass. The box is
 # small and shared: compare cases of one run, not runs of different days; the machine section
 # records the load average.
 set -euo pipefail
@@ -101,6 +118,8 @@ done
 
 # The grpc/ cases (issue 6) live in their own file; it may leave a sandbox running when interrupted.
 source "$ROOT/bench/grpc.sh"
+# The filter/ cases (issue 7).
+source "$ROOT/bench/filter.sh"
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/pach-bench.XXXXXX")
 if [[ -n ${BENCH_KEEP:-} ]]; then trap 'grpc_sandbox_down; echo "bench: kept $D" >&2' EXIT; else trap 'grpc_sandbox_down; rm -rf "$D"' EXIT; fi
@@ -435,6 +454,7 @@ bench_stream "$STREAM_SIZE"
 bench_generator
 bench_replay
 bench_grpc
+bench_filter
 printf 'load_end\t%s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" >> "$MACHINE"
 printf 'elapsed\t%s\n' "$(($(date +%s) - START))" >> "$MACHINE"
 printf 'jq_slice\t%s\n' "$JQ_SLICE" >> "$MACHINE"
