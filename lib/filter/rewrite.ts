@@ -63,8 +63,9 @@ export class Rewriter {
     const plan = this.plan;
     const objects = this.objects;
     if (kind === 'create_object' || kind === 'tag') {
-      if (kind === 'tag' && plan && !plan.keepTags) return null;
+      // Without an object decision (no pruning, or pruning turned off), data and tags stay.
       if (!objects) return rec;
+      if (kind === 'tag' && plan && !plan.keepTags) return null;
       return objects.objects.has(decodeBody(rec).object?.hash ?? '') ? rec : null;
     }
     const needsBody = plan !== null || this.opts.redact;
