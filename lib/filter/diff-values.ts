@@ -7,15 +7,8 @@
  * it changed and whether each side had it set, redacted or not at all.
  */
 import { createHash } from 'node:crypto';
+import { isRedacted, SECRET_FIELDS } from '../replay/redacted.js';
 
-/**
- * String fields whose values are secrets, in every auth and enterprise op
- * (`token` guards a string field of that name, should a release add one).
- */
-export const SECRET_FIELDS: ReadonlySet<string> = new Set(['activation_code', 'hashed_token', 'github_token', 'root_token', 'client_secret', 'token']);
-
-/** The placeholders `pach-filter --redact` writes in place of a secret (not secrets themselves). */
-const REDACTED_PREFIX = 'pach-filter-redacted:';
 
 /** What a masked secret holds instead of its value. */
 const MASK_PREFIX = 'pach-diff-secret:sha256:';
@@ -50,7 +43,7 @@ export function maskSecrets<T>(value: T): T {
     for (const k of Object.keys(o)) {
       const v = o[k];
       if (typeof v === 'string' && SECRET_FIELDS.has(k)) {
-        if (!v.startsWith(REDACTED_PREFIX)) o[k] = MASK_PREFIX + createHash('sha256').update(v).digest('hex');
+        if (!isRedacted(v)) o[k] = MASK_PREFIX + createHash('sha256').update(v).digest('hex');
       } else {
         maskSecrets(v);
       }
@@ -61,7 +54,7 @@ export function maskSecrets<T>(value: T): T {
 
 function secretState(v: unknown): SecretState {
   if (v === undefined || v === '') return 'absent';
-  return typeof v === 'string' && v.startsWith(REDACTED_PREFIX) ? 'redacted' : 'set';
+  return typeof v === 'string' && isRedacted(v) ? 'redacted' : 'set';
 }
 
 /** Structural equality of JSON values (key order does not matter). */
