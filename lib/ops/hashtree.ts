@@ -413,15 +413,8 @@ function encodeBlockRef(ref: BlockRef): Uint8Array {
   return w.finish();
 }
 
-/**
- * Decodes one NodeProto (fields 1–3 common; the node's version decides how
- * fields 4 and 5 are read: 1.7 directories hold header/footer Objects, 1.8+
- * ones a Shared). Exported for readers of the merged "kv" tree format
- * (HASHTREES.md §3.3), whose values are bare NodeProtos.
- * @throws Error on malformed wire data, an unknown field, or a node that is
- *   not exactly one of file and directory; messages start with `where`.
- */
-export function decodeNode(bytes: Uint8Array, where: string, version: '1.7' | '1.8'): TreeNode {
+/** NodeProto's common fields (1–3); the node's version decides how fields 4 and 5 are read. */
+function decodeNode(bytes: Uint8Array, where: string, version: '1.7' | '1.8'): TreeNode {
   const m = new WireMessage(bytes, NODE, where);
   const node: TreeNode = {
     name: decodeUtf8(m.bytes(1) ?? new Uint8Array(), `${where}: NodeProto.name`),

@@ -1,15 +1,18 @@
 /**
  * lib/filter/tree-refs.ts: every commit tree of both real dumps is read in
  * the format its commit field implies and references only objects and
- * blocks the dump holds; file contents, datums objects and random bytes are
- * refused; the refs of a hand-built tree of each format, deduplicated in
+ * blocks the dump holds; the walk finds what the full codecs of
+ * lib/ops/hashtree.ts find; file contents, datums objects and random bytes
+ * are refused; the refs of a hand-built tree of each format, deduplicated in
  * first-seen order.
  */
 import { createHash } from 'node:crypto';
+import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import fc from 'fast-check';
 import t from 'tap';
 import { treeRefs } from '../../lib/filter/tree-refs.js';
-import { encodeDbTree, encodeTree17, sha512Hex, type Tree, type TreeNode } from '../../lib/ops/hashtree.js';
+import { decodeDbTree, decodeTree17, encodeDbTree, encodeTree17, looksLikeDbTree, looksLikeTree17, sha512Hex, type Tree, type TreeNode } from '../../lib/ops/hashtree.js';
 import { root } from '../../lib/schema/registry.js';
 import { AUTH_DUMP, pachctlRecords, SORT_DUMP } from '../helpers/run.js';
 
@@ -150,6 +153,57 @@ t.test('every commit tree of the 1.11 dump parses: tree as DB (input, __spec__),
   t.ok(seen.objects > 0 && seen.blocks > 0, `found ${seen.objects} object and ${seen.blocks} block refs`);
 });
 
+/** What the full decoder finds in a tree, in the order treeRefs reports it. */
+function decodedRefs(tree: Tree): { objects: string[]; blocks: string[] } {
+  const objects = new Set<string>();
+  const blocks = new Set<string>();
+  const add = (set: Set<string>, x: string | undefined): void => {
+    if (x) set.add(x);
+  };
+  for (const node of tree.values()) {
+    for (const o of node.file?.objects ?? []) add(objects, o);
+    for (const r of node.file?.blockRefs ?? []) add(blocks, r.block);
+    add(objects, node.dir?.header);
+    add(objects, node.dir?.footer);
+    add(objects, node.dir?.shared?.header);
+    add(objects, node.dir?.shared?.footer);
+  }
+  return { objects: [...objects], blocks: [...blocks] };
+}
+
+/** A kv tree as the DB tree with the same entries: the "fs" header before it, an empty "changed" bucket after. */
+function dbOfKv(kv: Uint8Array): Buffer {
+  const rec = (hex: string): Buffer => {
+    const body = Buffer.from(hex, 'hex');
+    const len = Buffer.alloc(8);
+    len.writeBigInt64LE(BigInt(body.length));
+    return Buffer.concat([len, body]);
+  };
+  return Buffer.concat([rec('0a026673'), kv, rec('2a'), rec('0a076368616e676564'), rec('2a')]);
+}
+
+t.test('on every tree object of both dumps, the walk finds what the full codecs decode', async (t) => {
+  let n17 = 0;
+  for (const bytes of sort.objects.values()) {
+    if (!looksLikeTree17(bytes)) continue;
+    t.same(treeRefs(bytes), { format: '1.7', ...decodedRefs(decodeTree17(bytes)) });
+    n17++;
+  }
+  let db = 0;
+  let kv = 0;
+  for (const bytes of auth.objects.values()) {
+    if (looksLikeDbTree(bytes)) {
+      t.same(treeRefs(bytes), { format: 'db', ...decodedRefs(decodeDbTree(bytes)) });
+      db++;
+    } else if (bytes.length > 0 && bytes[0] === 1 && bytes[8] === 0) {
+      t.same(treeRefs(bytes), { format: 'kv', ...decodedRefs(decodeDbTree(dbOfKv(bytes))) });
+      kv++;
+    }
+  }
+  t.equal(n17, 83, 'the 1.7 dump holds 83 1.7 trees');
+  t.ok(db >= 8 && kv >= 20, `${db} DB and ${kv} kv trees in the 1.11 dump, deleted commits' included`);
+});
+
 t.test('datums objects and file contents are not trees', async (t) => {
   const datums = auth.commits.flatMap((c) => (c.datums?.hash ? [c.datums.hash] : []));
   t.ok(datums.length > 0);
@@ -247,6 +301,61 @@ t.test('refs of built trees in each format: objects, blocks, headers and footers
     ['/d', { ...dir(), name: 'd', dir: { children: [], footer: 'f' } }],
   ]);
   t.same(treeRefs(encodeTree17(tree17)), { format: '1.7', objects: ['h', 'o1', 'f'], blocks: [] });
+});
+
+// ------------------------------------------------------------ random trees
+
+const hashArb = fc.oneof(fc.stringMatching(/^[0-9a-f]{128}$/), fc.string({ maxLength: 5 }));
+const optHash = fc.option(hashArb, { nil: undefined });
+const entryArb = fc.record({
+  dir: fc.constantFrom('a', 'b', 'c', 'é'),
+  file: fc.constantFrom('x', 'y', 'z', '日本'),
+  atRoot: fc.boolean(),
+  objects: fc.array(hashArb, { maxLength: 3 }),
+  blockRefs: fc.array(fc.record({ block: optHash, range: fc.option(fc.record({ lower: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), upper: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) }), { nil: undefined }) }), { maxLength: 3 }),
+  header: optHash,
+  footer: optHash,
+});
+type Entry = typeof entryArb extends fc.Arbitrary<infer T> ? T : never;
+
+/** A consistent tree: directories /d with files /d/f or /f; 1.7 gets directory headers, 1.8 Shared and block refs. */
+function randomTree(entries: Entry[], version: '1.7' | '1.8'): Tree {
+  const tree: Tree = new Map([['', dir()]]);
+  for (const e of entries) {
+    const d = `/${e.dir}`;
+    const f = e.atRoot ? `/${e.file}` : `${d}/${e.file}`;
+    // Directory and file names are disjoint, so no path is both.
+    if (!tree.has(d)) {
+      const node: TreeNode = { ...dir(), name: e.dir };
+      if (version === '1.7') node.dir = { children: [], ...(e.header !== undefined && { header: e.header }), ...(e.footer !== undefined && { footer: e.footer }) };
+      else if (e.header !== undefined || e.footer !== undefined) node.dir = { children: [], shared: { ...(e.header !== undefined && { header: e.header }), ...(e.footer !== undefined && { footer: e.footer }), headerSize: 1n, footerSize: 2n } };
+      tree.set(d, node);
+    }
+    if (tree.has(f)) continue;
+    const blockRefs = version === '1.7' ? [] : e.blockRefs.map((r) => ({ ...(r.block !== undefined && { block: r.block }), ...(r.range && { range: r.range }) }));
+    tree.set(f, { name: e.file, hash: new Uint8Array(), subtreeSize: 1n, file: { objects: e.objects, blockRefs, hasHeaderFooter: false } });
+  }
+  for (const [path, node] of tree) {
+    if (!node.dir) continue;
+    const prefix = path + '/';
+    node.dir.children = [...tree.keys()].filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/')).map((p) => p.slice(prefix.length))
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+  return tree;
+}
+
+t.test('on random trees of each format, the walk finds what the full codecs decode', async (t) => {
+  fc.assert(
+    fc.property(fc.array(entryArb, { maxLength: 10 }), (entries) => {
+      const t17 = encodeTree17(randomTree(entries, '1.7'));
+      assert.deepStrictEqual(treeRefs(t17), { format: '1.7', ...decodedRefs(decodeTree17(t17)) });
+      const db = encodeDbTree(randomTree(entries, '1.8'));
+      const refs = decodedRefs(decodeDbTree(db));
+      assert.deepStrictEqual(treeRefs(db), { format: 'db', ...refs });
+      assert.deepStrictEqual(treeRefs(kvOf(db)), { format: 'kv', ...refs });
+    }),
+  );
+  t.pass('property held');
 });
 
 t.test('empty input is an empty DB tree; empty trees of each format reference nothing', async (t) => {
