@@ -72,6 +72,9 @@ export function filterFlagsGiven(args: FilterFlags): string[] {
   return given;
 }
 
+/** Small spilled records are gathered into a buffer of this size before a write. */
+const SPILL_BUFFER = 1 << 20;
+
 type FilterRunArgs = FilterFlags & InputArgs & OutputArgs & CommonArgs & { _: (string | number)[] };
 
 /**
@@ -81,7 +84,7 @@ type FilterRunArgs = FilterFlags & InputArgs & OutputArgs & CommonArgs & { _: (s
  * later passes read and that is removed at the end, whatever the end.
  */
 class Source {
-  private spill: { dir: string; file: string; fd: number; buffered: Buffer[]; size: number } | null = null;
+  private spill: { dir: string; file: string; fd: number } | null = null;
   private stat: fs.Stats | null = null;
   private passes = 0;
   readonly counter: ByteCounter = { bytes: 0 };
@@ -110,7 +113,7 @@ class Source {
       if (this.stat) return opened;
       const dir = fs.mkdtempSync(path.join(this.tempDir ?? os.tmpdir(), 'pach-filter-'));
       const file = path.join(dir, 'spill.raw');
-      this.spill = { dir, file, fd: fs.openSync(file, 'wx', 0o600), buffered: [], size: 0 };
+      this.spill = { dir, file, fd: fs.openSync(file, 'wx', 0o600) };
       return { ...opened, records: this.teed(opened.records) };
     }
     if (this.stat) {
@@ -120,24 +123,36 @@ class Source {
     return openStream(openInput(this.spill!.file, { bytes: 0 }), { from: 'raw', warn });
   }
 
-  /** Writes every record of the first pass to the spill file as it goes by (8-byte length, then the record). */
+  /**
+   * Writes every record of the first pass to the spill file as it goes by (8-byte
+   * length, then the record). Small records are gathered into one 1 MiB buffer;
+   * a big one is written from where it lies, so spilling copies no large record.
+   */
   private async *teed(records: RecordStream): RecordStream {
     const s = this.spill!;
-    const flush = (): void => {
-      if (!s.buffered.length) return;
-      const chunk = Buffer.concat(s.buffered);
+    const buf = Buffer.allocUnsafe(SPILL_BUFFER);
+    let used = 0;
+    const write = (bytes: Uint8Array): void => {
       let off = 0;
-      while (off < chunk.length) off += fs.writeSync(s.fd, chunk, off);
-      s.buffered = [];
-      s.size = 0;
+      while (off < bytes.length) off += fs.writeSync(s.fd, bytes, off);
+    };
+    const flush = (): void => {
+      if (used) write(buf.subarray(0, used));
+      used = 0;
     };
     for await (const batch of records) {
       for (const rec of batch) {
-        const len = Buffer.allocUnsafe(8);
-        len.writeBigUInt64LE(BigInt(rec.bytes.length));
-        s.buffered.push(len, Buffer.from(rec.bytes));
-        s.size += 8 + rec.bytes.length;
-        if (s.size >= 4 << 20) flush();
+        const n = rec.bytes.length;
+        if (used + 8 + n > SPILL_BUFFER) flush();
+        buf.writeBigUInt64LE(BigInt(n), used);
+        used += 8;
+        if (n > SPILL_BUFFER - used) {
+          flush();
+          write(rec.bytes);
+        } else {
+          buf.set(rec.bytes, used);
+          used += n;
+        }
       }
       yield batch;
     }
