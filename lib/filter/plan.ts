@@ -164,8 +164,10 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
       const k = commitKey(c.repo, c.id);
       onKeptBranch.add(k);
       if (trim) {
+        // From the head back: N commits, and none from the first one older than --since on (the head always).
         if (opts.keepLast !== undefined && pos >= opts.keepLast) break;
-        if (opts.since === undefined || pos === 0 || Number.isNaN(c.time) || c.time >= opts.since) commits.add(k);
+        if (opts.since !== undefined && pos > 0 && c.time < opts.since) break;
+        commits.add(k);
       }
       c = c.parent ? graph.commits.get(commitKey(c.repo, c.parent)) : undefined;
     }
@@ -173,7 +175,7 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
   if (!trim) {
     for (const [key, c] of graph.commits) if (c.repo === SPEC_REPO ? onKeptBranch.has(key) : repoKept(c.repo)) commits.add(key);
   }
-  if (opts.since !== undefined && graph.untimedCommits > 0) notes.push(`--since: ${graph.untimedCommits} commits carry no time (streams before 1.10) and are kept`);
+  if (opts.since !== undefined && graph.untimedCommits > 0) warnings.push(`--since: ${graph.untimedCommits} commits carry no time (streams before 1.10) and are kept`);
   if (opts.deps) {
     const work = [...commits];
     const keep = (key: string): void => {
