@@ -6,10 +6,11 @@
  * objects and blocks are: that is all the plan (plan.ts) needs to decide.
  */
 import { createHash, type Hash } from 'node:crypto';
-import type protobuf from 'protobufjs';
 import { envelopeOf, type OpEnvelope, type OpRecord } from '../codec/record.js';
 import { dataError } from '../errors.js';
-import { payloadType, type OpVersion } from '../schema/registry.js';
+import { seconds } from '../replay/model.js';
+import { typeOf } from '../replay/replay.js';
+import type { OpVersion } from '../schema/registry.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Msg = any;
@@ -61,19 +62,6 @@ export function inputRepos(input: Msg, out: string[] = []): string[] {
   return out;
 }
 
-const types = new Map<string, protobuf.Type>();
-/** The payload type of a kind at a version, cached. */
-export function typeOf(version: OpVersion, kind: string): protobuf.Type {
-  const key = `${version} ${kind}`;
-  let t = types.get(key);
-  if (!t) {
-    t = payloadType(version, kind);
-    if (!t) throw new Error(`no payload type for ${version} ${kind}`);
-    types.set(key, t);
-  }
-  return t;
-}
-
 /** Decodes a record's payload (a view, no copy); a payload that does not parse is a data error naming the record. */
 export function decodeBody(rec: OpRecord, env: OpEnvelope = envelopeOf(rec)): Msg {
   const b = rec.bytes;
@@ -82,11 +70,6 @@ export function decodeBody(rec: OpRecord, env: OpEnvelope = envelopeOf(rec)): Ms
   } catch (err) {
     throw dataError('PACH_BAD_RECORD', `${env.kind} op does not decode as op${env.version.replace('.', '_')}: ${(err as Error).message}`, { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined }, err);
   }
-}
-
-function seconds(t: Msg): number {
-  if (!t) return NaN;
-  return Number(t.seconds ?? 0) + Number(t.nanos ?? 0) / 1e9;
 }
 
 /** The kinds that carry object data or point at it; everything else is metadata. */

@@ -9,7 +9,8 @@ import { envelopeOf, kindFieldOf, wrappedEnvelope, type OpRecord } from '../code
 import { checkMessage } from '../codec/wire-check.js';
 import { dataError } from '../errors.js';
 import { placeholder, SECRET_FIELDS } from '../replay/redacted.js';
-import { commitKey, decodeBody, SPEC_REPO, typeOf, type Msg, type StreamGraph } from './graph.js';
+import { typeOf } from '../replay/replay.js';
+import { commitKey, decodeBody, SPEC_REPO, type Msg, type StreamGraph } from './graph.js';
 import type { ObjectKeep } from './objects.js';
 import type { Plan } from './plan.js';
 

@@ -25,7 +25,8 @@ const NAMED_ENUMS = new Set(['job', 'set_acl', 'set_cluster_role_binding']);
 export type ReplayOptions = Omit<ModelOptions, 'streamVersion'>;
 
 const types = new Map<OpVersion, Map<string, protobuf.Type>>();
-function typeOf(version: OpVersion, kind: string): protobuf.Type {
+/** The payload type of a kind at a version, cached. */
+export function typeOf(version: OpVersion, kind: string): protobuf.Type {
   let byKind = types.get(version);
   if (!byKind) types.set(version, (byKind = new Map()));
   let t = byKind.get(kind);
