@@ -7,21 +7,11 @@
  */
 import { usageError } from '../errors.js';
 import { GlobSet } from './glob.js';
+import type { FilterFlags } from './command.js';
 import { commitKey, SPEC_REPO, type CommitFacts, type StreamGraph } from './graph.js';
 
-export interface PlanOptions {
-  repo: string[];
-  excludeRepo: string[];
-  pipeline: string[];
-  excludePipeline: string[];
-  deps: boolean;
-  mapRepo: string[];
-  mapPipeline: string[];
-  keepLast?: number;
-  /** Seconds since the epoch. */
-  since?: number;
-  prune?: boolean;
-}
+/** The filter flags a plan reads, with --since as seconds since the epoch. */
+export type PlanOptions = Omit<FilterFlags, 'stripAuth' | 'stripEnterprise' | 'redact' | 'since' | 'tempDir'> & { since?: number };
 
 /** pachd's rule for repo and pipeline names. */
 const NAME = /^[a-zA-Z0-9_-]+$/;
