@@ -17,6 +17,7 @@ import type { HistoryEntry, NativeHeader } from '../codec/native.js';
 import { openStream, type OpenedStream } from '../codec/read.js';
 import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
 import { PachError, usageError } from '../errors.js';
+import { SECRET_FIELDS } from '../replay/redacted.js';
 import { StreamGraph } from './graph.js';
 import { objectsToKeep, type ObjectKeep } from './objects.js';
 import { makePlan, type Plan } from './plan.js';
@@ -204,7 +205,7 @@ function parseSince(text: string | undefined): number | undefined {
 }
 
 /** The history entry's account of what the run does (secrets are never in it). */
-function filterRecord(args: FilterRunArgs, plan: Plan | null): Record<string, unknown> {
+function filterRecord(args: FilterRunArgs): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const sel: Record<string, string[]> = {};
   if (args.repo.length) sel.repo = args.repo;
@@ -212,12 +213,12 @@ function filterRecord(args: FilterRunArgs, plan: Plan | null): Record<string, un
   if (args.pipeline.length) sel.pipeline = args.pipeline;
   if (args.excludePipeline.length) sel.exclude_pipeline = args.excludePipeline;
   if (Object.keys(sel).length) out.select = { ...sel, deps: args.deps };
-  if (plan?.repoNames.size) out.renamed = Object.fromEntries(plan.repoNames);
+  if (args.mapRepo.length || args.mapPipeline.length) out.renamed = { repos: args.mapRepo, pipelines: args.mapPipeline };
   if (args.keepLast !== undefined) out.keep_last = args.keepLast;
   if (args.since !== undefined) out.since = args.since;
   const strip = [...(args.stripAuth ? ['auth'] : []), ...(args.stripEnterprise ? ['enterprise'] : [])];
   if (strip.length) out.strip = strip;
-  if (args.redact) out.redacted = ['activation_code', 'hashed_token', 'github_token', 'root_token', 'client_secret'];
+  if (args.redact) out.redacted = [...SECRET_FIELDS];
   return out;
 }
 
@@ -270,7 +271,7 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
       }
     })();
     const now = new Date().toISOString();
-    const entry: HistoryEntry & { filter: Record<string, unknown> } = { tool: 'pach-filter', version: SUITE_VERSION, args: ctx.safeArgs, time: now, filter: filterRecord(args, plan) };
+    const entry: HistoryEntry & { filter: Record<string, unknown> } = { tool: 'pach-filter', version: SUITE_VERSION, args: ctx.safeArgs, time: now, filter: filterRecord(args) };
     const firstRecord = graph ? undefined : await opened.first();
     const first = graph?.version ?? (firstRecord ? envelopeOf(firstRecord).version : undefined);
     const header: NativeHeader = {
@@ -288,7 +289,7 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
     const dropped = Object.entries(t.dropped).map(([k, n]) => `${k} ${n}`).join(', ');
     const redacted = Object.values(t.redacted).reduce((a, b) => a + b, 0);
     ctx.log.info(`${name}: kept ${ctx.stats.records_out} of ${ctx.stats.records_in} records${dropped ? ` (dropped: ${dropped})` : ''}${t.newRoots ? `; ${t.newRoots} commits became roots` : ''}${t.provenanceRemoved ? `; ${t.provenanceRemoved} provenance entries removed` : ''}${redacted ? `; ${redacted} secrets redacted` : ''}`);
-    if (args.stripAuth && !args.stripEnterprise && !args.redact && !t.dropped.activate_enterprise && (graph?.counts.activate_enterprise ?? ctx.stats.counts.activate_enterprise)) {
+    if (args.stripAuth && !args.redact && ctx.stats.counts.activate_enterprise) {
       ctx.log.warn(`${name}: the output still carries the enterprise activation code (a secret): add --strip-enterprise or --redact`);
     }
     Object.assign(ctx.stats, { dropped: t.dropped, changed: t.changed, redacted: t.redacted });
