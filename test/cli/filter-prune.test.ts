@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { treeRefs } from '../../lib/filter/tree-refs.js';
+import { treeRefs } from '../../lib/filters/tree-refs.js';
 import { sha512Hex } from '../../lib/ops/hashtree.js';
 import { root } from '../../lib/schema/registry.js';
 import { AUTH_DUMP, ROOT, runShell, runTool, SORT_DUMP, splitRaw, tempDir } from '../helpers/run.js';

@@ -1,5 +1,5 @@
 /**
- * pach-filter: a filter by default (select, rename, redact, trim: lib/filter/),
+ * pach-filter: a filter by default (select, rename, redact, trim: lib/filters/),
  * and three report modes. `--list` prints the table of contents of a stream,
  * `--verify` checks its bytes and replays it through the model of pachd's
  * restore, listing every problem with its record, and `--diff` compares two
@@ -23,8 +23,8 @@ import { Replayer } from '../../replay/replay.js';
 import { countedOut, encoderFor } from '../encode.js';
 import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
 import { SUITE_VERSION } from '../version.js';
-import { runDiff } from '../../filter/diff.js';
-import { filterFlagsGiven, filterOptions, runFilter, type FilterFlags } from '../../filter/command.js';
+import { runDiff } from '../../filters/diff.js';
+import { filterFlagsGiven, filterOptions, runFilter, type FilterFlags } from '../../filters/command.js';
 
 interface FilterArgs extends InputArgs, OutputArgs, ReplayArgs, FilterFlags {
   list: boolean;

@@ -1,5 +1,5 @@
 /**
- * lib/filter/tree-refs.ts: every commit tree of both real dumps is read in
+ * lib/filters/tree-refs.ts: every commit tree of both real dumps is read in
  * the format its commit field implies and references only objects and
  * blocks the dump holds; the walk finds what the full codecs of
  * lib/ops/hashtree.ts find; file contents, datums objects and random bytes
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import fc from 'fast-check';
 import t from 'tap';
-import { treeRefs } from '../../lib/filter/tree-refs.js';
+import { treeRefs } from '../../lib/filters/tree-refs.js';
 import { decodeDbTree, decodeTree17, encodeDbTree, encodeTree17, looksLikeDbTree, looksLikeTree17, sha512Hex, type Tree, type TreeNode } from '../../lib/ops/hashtree.js';
 import { root } from '../../lib/schema/registry.js';
 import { AUTH_DUMP, pachctlRecords, SORT_DUMP } from '../helpers/run.js';

@@ -1,6 +1,6 @@
 /**
  * pach-filter's filter mode: the flags, and the run that reads a stream
- * (twice when it must: see lib/filter/passes.ts) and writes what is kept.
+ * (twice when it must: see lib/filters/command.ts) and writes what is kept.
  */
 import fs from 'node:fs';
 import os from 'node:os';
