@@ -69,7 +69,9 @@ export class Rewriter {
       if (kind === 'tag' && plan && !plan.keepTags) return null;
       return objects.objects.has(decodeBody(rec).object?.hash ?? '') ? rec : null;
     }
-    const needsBody = plan !== null || this.opts.redact;
+    // Secrets live only in the auth and enterprise ops.
+    const redact = this.opts.redact && (AUTH_OPS.has(kind) || kind === 'activate_enterprise');
+    const needsBody = plan !== null || redact;
     if (!needsBody || kind === 'check_auth_token') return rec;
     const body = decodeBody(rec);
     let changed = false;
@@ -79,7 +81,7 @@ export class Rewriter {
       changed = keep;
       if (plan.repoNames.size || plan.pipelineNames.size) changed = this.rename(typeOf(envelopeOf(rec).version, kind), body) || changed;
     }
-    if (this.opts.redact) changed = this.redact(typeOf(envelopeOf(rec).version, kind), body) || changed;
+    if (redact) changed = this.redact(typeOf(envelopeOf(rec).version, kind), body) || changed;
     return changed ? this.encode(rec, kind, body) : rec;
   }
 
