@@ -4,11 +4,13 @@
  */
 import type { Framing } from '../codec/detect.js';
 import { encodeJson } from '../codec/json.js';
-import { encodeNative, type NativeHeader } from '../codec/native.js';
+import { encodeNative, type HistoryEntry, type NativeHeader } from '../codec/native.js';
 import { encodePachctl } from '../codec/pachctl.js';
 import { encodeRaw } from '../codec/raw.js';
 import { envelopeOf, type RecordStream } from '../codec/record.js';
+import type { OpVersion } from '../schema/registry.js';
 import type { RunContext } from './run.js';
+import { SUITE_VERSION } from './version.js';
 
 /** Counts records and kinds going out. */
 export async function* countedOut(records: RecordStream, ctx: RunContext): RecordStream {
@@ -41,3 +43,21 @@ export function encoderFor(to: Framing, records: RecordStream, header: NativeHea
   }
 }
 
+
+/**
+ * The header of a stream a tool writes from an input stream: the input's
+ * creation time, source and history carried on, this run appended to the
+ * history (`extra` adds fields to its entry).
+ */
+export function continuedHeader(input: NativeHeader | undefined, opVersion: OpVersion | null, tool: string, ctx: RunContext, extra: Record<string, unknown> = {}): NativeHeader {
+  const now = new Date().toISOString();
+  const entry: HistoryEntry = { tool, version: SUITE_VERSION, args: ctx.safeArgs, time: now, ...extra };
+  return {
+    format: 'pach-migrate',
+    format_version: 1,
+    op_version: opVersion,
+    created: input?.created ?? now,
+    source: input?.source ?? null,
+    history: [...(input?.history ?? []), entry],
+  };
+}

@@ -6,17 +6,17 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Argv } from 'yargs';
-import { countedOut, encoderFor } from '../cli/encode.js';
+import { continuedHeader, countedOut, encoderFor } from '../cli/encode.js';
 import { EXIT } from '../cli/exit-codes.js';
 import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../cli/io.js';
 import { parseAt } from '../cli/replay-input.js';
 import type { CommonArgs, RunContext } from '../cli/run.js';
 import { checkTerminal, type InputArgs, type OutputArgs } from '../cli/stream-options.js';
-import { SUITE_VERSION } from '../cli/version.js';
-import type { HistoryEntry, NativeHeader } from '../codec/native.js';
+import type { NativeHeader } from '../codec/native.js';
 import { openStream, type OpenedStream } from '../codec/read.js';
 import { envelopeOf, type OpRecord, type RecordBatch, type RecordStream } from '../codec/record.js';
 import { PachError, usageError } from '../errors.js';
+import type { OpVersion } from '../schema/registry.js';
 import { SECRET_FIELDS } from '../replay/redacted.js';
 import { StreamGraph } from './graph.js';
 import { objectsToKeep, type ObjectKeep } from './objects.js';
@@ -72,6 +72,9 @@ export function filterFlagsGiven(args: FilterFlags): string[] {
   ] as const) if (value) given.push(flag);
   return given;
 }
+
+/** The flags that need no look at the whole stream. */
+const ONE_PASS_FLAGS: ReadonlySet<string> = new Set(['--strip-auth', '--strip-enterprise', '--redact', '--temp-dir']);
 
 /** Small spilled records are gathered into a buffer of this size before a write. */
 const SPILL_BUFFER = 1 << 20;
@@ -231,7 +234,8 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
   const keepLast = parseKeepLast(args.keepLast);
   const since = parseSince(args.since);
   const operand = args._.length ? String(args._[0]) : undefined;
-  const needsPlan = args.repo.length + args.excludeRepo.length + args.pipeline.length + args.excludePipeline.length + args.mapRepo.length + args.mapPipeline.length > 0 || !args.deps || keepLast !== undefined || since !== undefined || args.prune !== undefined;
+  // Only stripping and redacting go without a plan: they decide op by op.
+  const needsPlan = filterFlagsGiven(args).some((flag) => !ONE_PASS_FLAGS.has(flag));
   const source = new Source(operand, args.from, args.tempDir, (m) => ctx.log.warn(m));
   const name = source.name;
   const sink: Sink = args.output && args.output !== '-' ? fileSink(args.output) : stdoutSink();
@@ -245,6 +249,7 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
     let graph: StreamGraph | null = null;
     let plan: Plan | null = null;
     let objects: ObjectKeep | null = null;
+    let inputHeader: NativeHeader | undefined;
     if (needsPlan) {
       const g = new StreamGraph();
       await drain(opened.records, (rec) => g.add(rec));
@@ -253,11 +258,13 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
       for (const n of plan.notes) ctx.log.info(`${name}: ${n}`);
       for (const w of plan.warnings) ctx.log.warn(`${name}: ${w}`);
       if (plan.prune && g.lastDataRecord >= 0) objects = await objectsToKeep((await source.open()).records, g, plan, (m) => ctx.log.warn(`${name}: ${m}`));
-      const header = opened.header();
+      // The input's header, from the first pass: a spill file is raw framing and has none.
+      inputHeader = opened.header();
       opened = await source.open();
-      if (header && !opened.header()) (opened as { header: () => NativeHeader | undefined }).header = () => header;
+    } else {
+      await opened.first();
+      inputHeader = opened.header();
     }
-    const inputHeader = await headerOf(opened);
     const rewriter = new Rewriter({ stripAuth: args.stripAuth, stripEnterprise: args.stripEnterprise, redact: args.redact }, plan, graph, objects);
     const kept: RecordStream = (async function* () {
       for await (const batch of opened.records) {
@@ -270,18 +277,9 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
         if (out.length) yield out;
       }
     })();
-    const now = new Date().toISOString();
-    const entry: HistoryEntry & { filter: Record<string, unknown> } = { tool: 'pach-filter', version: SUITE_VERSION, args: ctx.safeArgs, time: now, filter: filterRecord(args) };
     const firstRecord = graph ? undefined : await opened.first();
     const first = graph?.version ?? (firstRecord ? envelopeOf(firstRecord).version : undefined);
-    const header: NativeHeader = {
-      format: 'pach-migrate',
-      format_version: 1,
-      op_version: (first ?? inputHeader?.op_version ?? null) as NativeHeader['op_version'],
-      created: inputHeader?.created ?? now,
-      source: inputHeader?.source ?? null,
-      history: [...(inputHeader?.history ?? []), entry],
-    };
+    const header = continuedHeader(inputHeader, (first ?? inputHeader?.op_version ?? null) as OpVersion | null, 'pach-filter', ctx, { filter: filterRecord(args) });
     for await (const chunk of encoderFor(args.to, countedOut(kept, ctx), header, ctx)) await sink.write(chunk);
     source.checkUnchanged();
     await sink.close();
@@ -302,10 +300,4 @@ export async function runFilter(args: FilterRunArgs, ctx: RunContext): Promise<n
     ctx.stats.bytes_out = sink.bytes;
     source.cleanup();
   }
-}
-
-/** The input's header, once the first record has been looked at (a native header comes before it). */
-async function headerOf(opened: OpenedStream): Promise<NativeHeader | undefined> {
-  await opened.first();
-  return opened.header();
 }

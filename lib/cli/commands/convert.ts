@@ -6,7 +6,6 @@
  * appends this run to its history.
  */
 import type { Argv } from 'yargs';
-import type { HistoryEntry, NativeHeader } from '../../codec/native.js';
 import { openStream } from '../../codec/read.js';
 import { envelopeOf, type RecordStream } from '../../codec/record.js';
 import { PachError, usageError } from '../../errors.js';
@@ -15,11 +14,10 @@ import { LossLedger, type LossReport } from '../../ops/loss.js';
 import { WriterGuess } from '../../ops/writer.js';
 import { OP_VERSIONS, type OpVersion } from '../../schema/registry.js';
 import { fileSink, inputName, openInput, stdoutSink, writeJsonTo, type ByteCounter, type Sink } from '../io.js';
-import { countedOut, encoderFor } from '../encode.js';
+import { continuedHeader, countedOut, encoderFor } from '../encode.js';
 import { startProgress } from '../progress.js';
 import type { CommonArgs, Command, RunContext } from '../run.js';
 import { checkTerminal, inputOptions, outputOptions, type InputArgs, type OutputArgs } from '../stream-options.js';
-import { SUITE_VERSION } from '../version.js';
 
 interface VersionArgs {
   toVersion?: string;
@@ -103,16 +101,7 @@ export const convertCommand: Command<ConvertArgs> = {
       const first = await opened.first();
       const inHeader = opened.header();
       fromVersion = first ? envelopeOf(first).version : ((inHeader?.op_version as OpVersion | null | undefined) ?? null);
-      const now = new Date().toISOString();
-      const entry: HistoryEntry = { tool: 'pach-convert', version: SUITE_VERSION, args: ctx.safeArgs, time: now };
-      const header: NativeHeader = {
-        format: 'pach-migrate',
-        format_version: 1,
-        op_version: toVersion ?? fromVersion,
-        created: inHeader?.created ?? now,
-        source: inHeader?.source ?? null,
-        history: [...(inHeader?.history ?? []), entry],
-      };
+      const header = continuedHeader(inHeader, toVersion ?? fromVersion, 'pach-convert', ctx);
       let records = countedIn(opened.records, ctx, writer);
       if (toVersion) records = convertOpVersion(records, { to: toVersion, ledger, strict: args.strict }, ladder);
       for await (const chunk of encoderFor(args.to, countedOut(records, ctx), header, ctx)) {

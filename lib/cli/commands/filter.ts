@@ -13,16 +13,16 @@ import { EXIT } from '../exit-codes.js';
 import { parseAt, parsePachd, replayInput, replayOptions, type ReplayArgs } from '../replay-input.js';
 import type { CommonArgs, Command, RunContext } from '../run.js';
 import { checkTerminal, inputOptions, outputOptions, type InputArgs, type OutputArgs } from '../stream-options.js';
-import type { NativeHeader } from '../../codec/native.js';
+import type { OpVersion } from '../../schema/registry.js';
 import { openStream } from '../../codec/read.js';
 import { envelopeOf, type RecordBatch, type RecordStream } from '../../codec/record.js';
 import { PachError } from '../../errors.js';
 import type { ClusterModel } from '../../replay/model.js';
 import type { Problem } from '../../replay/problems.js';
 import { Replayer } from '../../replay/replay.js';
-import { countedOut, encoderFor } from '../encode.js';
+import { continuedHeader, countedOut, encoderFor } from '../encode.js';
 import { fileSink, inputName, openInput, stdoutSink, type ByteCounter, type Sink } from '../io.js';
-import { SUITE_VERSION } from '../version.js';
+
 import { runDiff } from '../../filters/diff.js';
 import { filterFlagsGiven, filterOptions, runFilter, type FilterFlags } from '../../filters/command.js';
 
@@ -81,15 +81,7 @@ async function verifyPass(args: FilterArgs & CommonArgs & { _: (string | number)
     const bad = model().problems.slice(before).find((p) => p.severity === 'error');
     if (bad) refuse(bad);
   })();
-  const now = new Date().toISOString();
-  const header: NativeHeader = {
-    format: 'pach-migrate',
-    format_version: 1,
-    op_version: (first ? envelopeOf(first).version : (inHeader?.op_version ?? null)) as NativeHeader['op_version'],
-    created: inHeader?.created ?? now,
-    source: inHeader?.source ?? null,
-    history: [...(inHeader?.history ?? []), { tool: 'pach-filter', version: SUITE_VERSION, args: ctx.safeArgs, time: now }],
-  };
+  const header = continuedHeader(inHeader, (first ? envelopeOf(first).version : (inHeader?.op_version ?? null)) as OpVersion | null, 'pach-filter', ctx);
   try {
     let atTrailer = false;
     // What verified is written; a stream that failed ends without its trailer (a cut stream to every reader).
