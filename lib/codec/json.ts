@@ -38,6 +38,11 @@ function base64Bytes(value: unknown): unknown {
   return value;
 }
 
+/** A decoded payload as the JSON view writes its body: proto3 JSON, snake_case, enums by name, 64-bit integers and bytes as strings. */
+export function bodyToJson(type: protobuf.Type, msg: protobuf.Message): Record<string, unknown> {
+  return base64Bytes(type.toObject(msg, TO_OBJECT)) as Record<string, unknown>;
+}
+
 /** The proto3-JSON body of a record, plus the schema's unknown fields it could not carry. */
 export function recordToJson(rec: OpRecord): { version: OpVersion; kind: string; body: unknown; unknown: UnknownField[] } {
   const env = envelopeOf(rec);

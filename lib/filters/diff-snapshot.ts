@@ -17,9 +17,11 @@
 import { createHash, type Hash } from 'node:crypto';
 import type protobuf from 'protobufjs';
 import { envelopeOf, type RecordStream } from '../codec/record.js';
-import { dataError } from '../errors.js';
+import { bodyToJson } from '../codec/json.js';
 import { checkActivationCode } from '../replay/model.js';
-import { payloadType, type OpVersion } from '../schema/registry.js';
+import { typeOf } from '../replay/replay.js';
+import type { OpVersion } from '../schema/registry.js';
+import { decodeBody } from './graph.js';
 import { maskSecrets } from './diff-values.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -92,19 +94,6 @@ export function dataTotals(s: Snapshot): { objects: number; object_bytes: number
   for (const n of s.objects.values()) objectBytes += n;
   for (const b of s.blocks.values()) blockBytes += b.bytes;
   return { objects: s.objects.size, object_bytes: objectBytes, blocks: s.blocks.size, block_bytes: blockBytes };
-}
-
-const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, json: true };
-
-/** Byte fields (rare outside object data) as base64, as the JSON view writes them. */
-function base64Bytes(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64');
-  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) value[i] = base64Bytes(value[i]);
-  else if (value !== null && typeof value === 'object') {
-    const o = value as Body;
-    for (const k in o) o[k] = base64Bytes(o[k]);
-  }
-  return value;
 }
 
 interface PipelineShape {
@@ -183,22 +172,13 @@ export class SnapshotBuilder {
       for (const rec of batch) {
         const env = envelopeOf(rec);
         this.s.version ??= env.version;
-        const where = { record: rec.index, offset: rec.offset >= 0 ? rec.offset : undefined };
-        const type = payloadType(env.version, env.kind);
-        let msg: protobuf.Message;
-        try {
-          if (!type) throw new Error(`no ${env.kind} op in ${env.version}`);
-          const b = rec.bytes;
-          msg = type.decode(Buffer.from(b.buffer, b.byteOffset + env.payloadStart, env.payloadEnd - env.payloadStart));
-        } catch (err) {
-          throw dataError('PACH_BAD_RECORD', `${env.kind} op does not decode as op${env.version.replace('.', '_')}: ${(err as Error).message}`, where, err);
-        }
+        const msg = decodeBody(rec, env) as protobuf.Message;
         if (env.kind === 'object' || env.kind === 'block') {
           this.data(env.kind, msg as unknown as Body, rec.index);
           continue;
         }
         if (this.group) this.dropGroup(`a ${env.kind} op at record ${rec.index}`);
-        const body = base64Bytes(type!.toObject(msg, TO_OBJECT)) as Body;
+        const body = bodyToJson(typeOf(env.version, env.kind), msg) as Body;
         // The code's expiry is not a secret (--list shows it): compared in the open, the code by digest.
         if (env.kind === 'activate_enterprise') {
           const expiry = checkActivationCode(String(body.activation_code ?? ''), 0).expiry;

@@ -9,7 +9,6 @@
 import { createHash } from 'node:crypto';
 import { isRedacted, SECRET_FIELDS } from '../replay/redacted.js';
 
-
 /** What a masked secret holds instead of its value. */
 const MASK_PREFIX = 'pach-diff-secret:sha256:';
 
