@@ -104,6 +104,7 @@ export class StreamGraph {
     this.records++;
     this.counts[env.kind] = (this.counts[env.kind] ?? 0) + 1;
     if (DATA_KINDS.has(env.kind)) this.lastDataRecord = rec.index;
+    // Every op is decoded, block data too (a view, no copy): a record that does not parse stops the run before anything is written.
     const body = decodeBody(rec, env);
     switch (env.kind) {
       case 'object':

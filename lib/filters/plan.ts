@@ -139,7 +139,6 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
   }
   const repos = new Set([...keptRepos, ...keptPipelines]);
   if (keptPipelines.size && graph.repos.has(SPEC_REPO)) repos.add(SPEC_REPO);
-  const repoKept = (repo: string): boolean => repos.has(repo) || (!graph.repos.has(repo) && !isPipeline(repo) && repo !== SPEC_REPO && all && !excluded.has(repo));
 
   // ---------------------------------------------------------------- branches and commits
   const trim = opts.keepLast !== undefined || opts.since !== undefined;
@@ -147,7 +146,7 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
   const branches = new Set<string>();
   const onKeptBranch = new Set<string>();
   for (const [key, b] of graph.branches) {
-    if (!repoKept(b.repo) || (b.repo === SPEC_REPO && !keptPipelines.has(b.name))) continue;
+    if (!repos.has(b.repo) || (b.repo === SPEC_REPO && !keptPipelines.has(b.name))) continue;
     branches.add(key);
     let c: CommitFacts | undefined = graph.commits.get(commitKey(b.repo, b.head));
     for (let pos = 0, guard = graph.commits.size; c && guard >= 0; pos++, guard--) {
@@ -163,7 +162,7 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
     }
   }
   if (!trim) {
-    for (const [key, c] of graph.commits) if (c.repo === SPEC_REPO ? onKeptBranch.has(key) : repoKept(c.repo)) commits.add(key);
+    for (const [key, c] of graph.commits) if (c.repo === SPEC_REPO ? onKeptBranch.has(key) : repos.has(c.repo)) commits.add(key);
   }
   if (opts.since !== undefined && graph.untimedCommits > 0) warnings.push(`--since: ${graph.untimedCommits} commits carry no time (streams before 1.10) and are kept`);
   if (opts.deps) {
@@ -181,7 +180,7 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
       const c = graph.commits.get(work.pop()!)!;
       for (const p of c.provenance) {
         const repo = p.slice(0, p.lastIndexOf('@'));
-        if (repo === SPEC_REPO || repoKept(repo)) keep(p);
+        if (repo === SPEC_REPO || repos.has(repo)) keep(p);
       }
       if (!trim && c.parent) keep(commitKey(c.repo, c.parent));
     }
@@ -207,7 +206,8 @@ export function makePlan(graph: StreamGraph, opts: PlanOptions): Plan {
 
   const droppedRepos = [...graph.repos].filter((r) => !repos.has(r));
   const droppedPipelines = [...pipelines.keys()].filter((p) => !keptPipelines.has(p));
-  const droppedCommits = graph.commits.size - [...graph.commits.keys()].filter((k) => commits.has(k)).length;
+  // Every kept commit is one of the stream's (walks and the closure only reach those).
+  const droppedCommits = graph.commits.size - commits.size;
   const droppedBranches = graph.branches.size - branches.size;
   if (droppedRepos.length) notes.push(`dropped ${droppedRepos.length} repos: ${listOf(droppedRepos)}`);
   if (droppedPipelines.length) notes.push(`dropped ${droppedPipelines.length} pipelines: ${listOf(droppedPipelines)}`);

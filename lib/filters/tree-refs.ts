@@ -22,6 +22,7 @@
  */
 import { varintAt } from '../codec/varint.js';
 import { walkFields, WIRE_LEN, WIRE_VARINT } from '../codec/wire-check.js';
+import { looksLikeDbTree, looksLikeTree17 } from '../ops/hashtree.js';
 
 export interface TreeRefs {
   /** Which serialisation the bytes are in; an empty object counts as an empty 'db' tree. */
@@ -230,15 +231,10 @@ class Walk {
   }
 }
 
-/** True if `bytes` begins with the record holding BucketHeader{"fs"}: a DB tree, or nothing. */
-function startsLikeDb(bytes: Uint8Array): boolean {
-  return bytes.length >= 12 && bytes[0] === 4 && bytes.subarray(1, 8).every((b) => b === 0) && sameBytes(bytes, 8, 12, BUCKET_FS);
-}
-
 function readRefs(bytes: Uint8Array): TreeRefs {
   if (bytes.length === 0) return { format: 'db', objects: [], blocks: [] };
-  if (startsLikeDb(bytes)) return new Walk(bytes, 'DB tree').db();
-  if (bytes[0] === 0x08 && bytes[1] === 0x01) {
+  if (looksLikeDbTree(bytes)) return new Walk(bytes, 'DB tree').db();
+  if (looksLikeTree17(bytes)) {
     try {
       return new Walk(bytes, '1.7 tree').tree17();
     } catch (err17) {
